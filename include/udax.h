@@ -1,0 +1,284 @@
+/*
+ * udax.h - the public interface of udax, a user-space DAX file system.
+ *
+ * udax keeps files in a memory-mapped pool of persistent or CXL memory
+ * (a devdax device, a file on an fsdax file system, or a DRAM-backed
+ * file that emulates one).  Reads and writes copy straight between the
+ * caller's buffer and the pool with cache-flushing stores; there is no
+ * page cache and no system call on the data path.
+ *
+ * Conventions, for every call below:
+ *   - A call that can fail returns a negative errno value (-ENOENT,
+ *     -ENOSPC, ...) and sets nothing else; errno is left untouched.
+ *   - A udax file descriptor is a small non-negative integer private to
+ *     its mounted file system (struct udax_fs); it is not a kernel fd.
+ *   - Every call is thread-safe.  Calls on different files proceed in
+ *     parallel; writers of one file are serialised, readers are not.
+ *   - Paths are absolute within the pool ("/a/b"); "." and ".." are
+ *     resolved lexically and may not climb above "/".  A component is
+ *     at most UDAX_NAME_MAX bytes, a path at most UDAX_PATH_MAX.
+ *
+ * Durability (see README "Guarantees"):
+ *   - Data written by udax_pwrite()/udax_write() is in the persistence
+ *     domain when the call returns.
+ *   - Metadata (allocation, sizes, names) is committed through the
+ *     metadata journal; it is durable at udax_fsync() at the latest.
+ *     (Today every namespace or allocation change commits before its
+ *     call returns; only timestamps of pure overwrites wait for fsync,
+ *     or commit at once on O_SYNC/O_DSYNC files.)
+ *   - After a crash at any instant, mounting replays the journal and
+ *     yields a consistent file system that udax_fsck() finds clean.
+ */
+#ifndef UDAX_H
+#define UDAX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UDAX_VERSION_STRING "0.1.0"
+
+#define UDAX_BLOCK_SIZE 4096u
+#define UDAX_NAME_MAX 255
+#define UDAX_PATH_MAX 4096
+/* Smallest pool udax_mkfs() accepts. */
+#define UDAX_MIN_POOL_SIZE (4ull << 20)
+
+typedef struct udax_fs udax_fs;
+typedef struct udax_dir udax_dir;
+
+/* ------------------------------------------------------------------ */
+/* Pools                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Flags for udax_mkfs(). */
+#define UDAX_MKFS_FORCE 0x1u /* overwrite an existing udax pool */
+
+/*
+ * udax_mkfs - format a pool.
+ * @path:  a regular file (created if absent, grown to @size) or an
+ *         existing device or file.
+ * @size:  pool size in bytes; 0 means "use the file's current size".
+ *         Rounded down to a multiple of UDAX_BLOCK_SIZE.
+ * @flags: UDAX_MKFS_FORCE to overwrite a pool that already holds udax.
+ *
+ * Returns 0, -EEXIST if @path already holds a udax pool and FORCE was
+ * not given, -EINVAL if @size is below UDAX_MIN_POOL_SIZE, or the errno
+ * of the failing system call.
+ */
+int udax_mkfs(const char *path, uint64_t size, unsigned flags);
+
+/*
+ * udax_mount - open a pool and make its file system usable.
+ * @path:    the pool.
+ * @options: NULL or a comma-separated list:
+ *             ro            - mount read-only (no journal replay
+ *                             writes; fails with -EROFS if the journal
+ *                             needs replay)
+ *             shadow        - use the shadow persistence backend: the
+ *                             pool is a working image, and a separate
+ *                             "persisted" image is updated only by
+ *                             flush + fence.  udax_shadow_save() then
+ *                             writes what a power cut would leave.
+ *             write_lock=entry|exclusive|flush|range
+ *                           - how writes exclude page faults (the DAX
+ *                             engine); accepted and recorded.
+ * @out:     receives the mounted file system.
+ *
+ * Mounting replays a committed but unfinished journal transaction and
+ * frees orphaned inodes (unlinked while open at a crash).
+ *
+ * Returns 0 or: -ENOENT (no such pool), -EINVAL (not a udax pool, bad
+ * option), -EUCLEAN (checksum mismatch or inconsistent geometry),
+ * -EPROTONOSUPPORT (newer format version or unknown incompatible
+ * feature), -EFBIG (pool shorter than its superblock says), -EBUSY
+ * (pool already mounted by this process), or a system call's errno.
+ * udax_last_error() then gives a one-line explanation.
+ */
+int udax_mount(const char *path, const char *options, udax_fs **out);
+
+/*
+ * udax_unmount - flush everything, mark the pool clean and release it.
+ * Open descriptors are closed.  Returns 0 or a negative errno (the
+ * file system is released in every case).
+ */
+int udax_unmount(udax_fs *fs);
+
+/*
+ * udax_last_error - the detailed message of the last failing
+ * udax_mkfs/udax_mount/udax_fsck call in this thread ("" if none).
+ * Each of those three calls clears it when it starts.
+ */
+const char *udax_last_error(void);
+
+/* ------------------------------------------------------------------ */
+/* Files                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * udax_open - open or create a file.
+ * @flags: O_RDONLY/O_WRONLY/O_RDWR with O_CREAT, O_EXCL, O_TRUNC,
+ *         O_APPEND, O_SYNC, O_DSYNC, O_DIRECTORY, O_NOFOLLOW,
+ *         O_CLOEXEC (ignored).  Other flags give -EINVAL.
+ * @mode:  permission bits for O_CREAT (masked with 07777).
+ * Returns a descriptor >= 0 or -ENOENT, -EEXIST, -EISDIR, -ENOTDIR,
+ * -ENAMETOOLONG, -ENOSPC, -EMFILE, -EROFS, -EINVAL.
+ */
+int udax_open(udax_fs *fs, const char *path, int flags, mode_t mode);
+int udax_close(udax_fs *fs, int fd);
+
+/* Read/write at the descriptor's offset; the offset advances.  A write
+ * on an O_APPEND descriptor goes to the end of file.  Reads past EOF
+ * return 0; holes read as zeros.  Returns bytes done or -errno
+ * (-EBADF, -EINVAL, -EFBIG, -ENOSPC, -EISDIR). */
+ssize_t udax_read(udax_fs *fs, int fd, void *buf, size_t len);
+ssize_t udax_write(udax_fs *fs, int fd, const void *buf, size_t len);
+
+/* Positional I/O; the descriptor's offset is unchanged.  A negative
+ * @off gives -EINVAL; off + len beyond UDAX_MAX_FILE_SIZE gives -EFBIG
+ * for writes.  pwrite's data is persistent when the call returns. */
+ssize_t udax_pread(udax_fs *fs, int fd, void *buf, size_t len, off_t off);
+ssize_t udax_pwrite(udax_fs *fs, int fd, const void *buf, size_t len,
+                    off_t off);
+
+/* Largest file offset udax stores (2^44 bytes = 16 TiB). */
+#define UDAX_MAX_FILE_SIZE (1ull << 44)
+
+/* SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE, as lseek(2).
+ * SEEK_DATA/SEEK_HOLE follow the extent map; -ENXIO past EOF. */
+off_t udax_lseek(udax_fs *fs, int fd, off_t off, int whence);
+
+/* Make the file's data and metadata durable.  fdatasync skips
+ * timestamps that are not needed to read the data back. */
+int udax_fsync(udax_fs *fs, int fd);
+int udax_fdatasync(udax_fs *fs, int fd);
+
+/* Set the file size.  Shrinking frees blocks past the new size and
+ * zeroes the tail of the last block; growing leaves a hole. */
+int udax_ftruncate(udax_fs *fs, int fd, off_t len);
+
+/* fallocate(2) modes udax supports (same values as Linux). */
+#define UDAX_FALLOC_KEEP_SIZE 0x01
+#define UDAX_FALLOC_PUNCH_HOLE 0x02
+#define UDAX_FALLOC_ZERO_RANGE 0x10
+
+/*
+ * udax_fallocate - allocate, punch or zero a range.
+ * @mode 0: allocate zeroed blocks for [off, off+len) and grow the size;
+ *   KEEP_SIZE: allocate without growing;
+ *   PUNCH_HOLE|KEEP_SIZE: free the blocks (partial blocks are zeroed);
+ *   ZERO_RANGE [|KEEP_SIZE]: the range reads as zeros afterwards and
+ *   stays allocated.
+ * Returns 0, -EINVAL (bad mode, off < 0, len <= 0), -EOPNOTSUPP (PUNCH
+ * without KEEP_SIZE, as Linux), -ENOSPC, -EFBIG, -EBADF.
+ */
+int udax_fallocate(udax_fs *fs, int fd, int mode, off_t off, off_t len);
+
+/* File status.  st_blocks counts 512-byte units of allocated blocks;
+ * st_dev is 0; st_ino the udax inode number. */
+struct stat;
+int udax_stat(udax_fs *fs, const char *path, struct stat *st);
+int udax_fstat(udax_fs *fs, int fd, struct stat *st);
+
+/* ------------------------------------------------------------------ */
+/* Namespace                                                          */
+/* ------------------------------------------------------------------ */
+
+int udax_mkdir(udax_fs *fs, const char *path, mode_t mode);
+int udax_rmdir(udax_fs *fs, const char *path);   /* -ENOTEMPTY, -EBUSY for / */
+int udax_unlink(udax_fs *fs, const char *path);  /* -EISDIR for directories */
+
+/* rename(2)/renameat2(2) flags. */
+#define UDAX_RENAME_NOREPLACE 0x1
+#define UDAX_RENAME_EXCHANGE 0x2
+
+/*
+ * udax_rename - move @from to @to atomically (one journal transaction).
+ * Replaces an existing @to as rename(2) does, unless NOREPLACE
+ * (-EEXIST); EXCHANGE swaps the two (both must exist).  Moving a
+ * directory into its own subtree gives -EINVAL.
+ */
+int udax_rename(udax_fs *fs, const char *from, const char *to,
+                unsigned flags);
+
+struct udax_dirent {
+	uint64_t d_ino;
+	unsigned char d_type; /* DT_REG or DT_DIR */
+	char d_name[UDAX_NAME_MAX + 1];
+};
+
+/* Directory streams.  readdir returns 1 and fills @ent, 0 at the end,
+ * or -errno.  The listing omits "." and "..". */
+int udax_opendir(udax_fs *fs, const char *path, udax_dir **out);
+int udax_readdir(udax_dir *dir, struct udax_dirent *ent);
+int udax_closedir(udax_dir *dir);
+
+struct udax_statfs {
+	uint64_t block_size;
+	uint64_t total_blocks;
+	uint64_t free_blocks;
+	uint64_t total_inodes;
+	uint64_t free_inodes;
+	uint64_t name_max;
+};
+int udax_statfs(udax_fs *fs, struct udax_statfs *st);
+
+/* ------------------------------------------------------------------ */
+/* Checking and information                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * udax_fsck - check every invariant of a pool.
+ * Replays a pending journal transaction first (as mount does), then
+ * checks checksums, geometry, the block bitmap against the extent maps,
+ * blocks owned twice, link counts, the directory tree and sizes.
+ * Each problem found is passed to @report (may be NULL) as one line.
+ * Returns the number of problems (0 = clean) or a negative errno when
+ * the pool cannot be opened at all.
+ */
+int udax_fsck(const char *path,
+              void (*report)(void *arg, const char *problem), void *arg);
+
+struct udax_info {
+	uint8_t uuid[16];
+	uint32_t version;
+	uint32_t clean;          /* 1 if the pool was unmounted cleanly before this mount */
+	uint64_t pool_size;
+	uint64_t total_blocks;
+	uint64_t data_start;     /* first data block */
+	uint64_t free_blocks;
+	uint64_t total_inodes;
+	uint64_t free_inodes;
+	uint64_t journal_blocks;
+	uint64_t mount_count;
+	char flush_insn[16];     /* "clwb", "clflushopt", "clflush", "shadow" */
+	int map_sync;            /* 1 if mapped with MAP_SYNC */
+};
+int udax_info(udax_fs *fs, struct udax_info *info);
+
+/* ------------------------------------------------------------------ */
+/* Shadow persistence (crash simulation; mount option "shadow")       */
+/* ------------------------------------------------------------------ */
+
+/* Number of fences (persist barriers) issued so far. */
+uint64_t udax_shadow_fences(udax_fs *fs);
+
+/* Called after each fence with the fence's number (1, 2, ...). */
+typedef void (*udax_fence_hook)(udax_fs *fs, uint64_t fence, void *arg);
+int udax_shadow_set_hook(udax_fs *fs, udax_fence_hook hook, void *arg);
+
+/*
+ * udax_shadow_save - write the persisted image (what would survive a
+ * power cut right now) to the file @path.  Returns 0 or -errno.
+ * -EINVAL if the pool is not mounted with "shadow".
+ */
+int udax_shadow_save(udax_fs *fs, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UDAX_H */

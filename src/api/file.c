@@ -1,0 +1,333 @@
+/*
+ * file.c - descriptors: open, close, fstat, lseek, fsync.
+ *
+ * A descriptor holds a reference on its inode.  When the last
+ * reference to an inode with no name left goes (close after unlink),
+ * the inode's blocks and the inode itself are freed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/fs.h"
+
+#define OPEN_FLAGS_OK (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_SYNC | \
+                       O_DSYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | \
+                       O_LARGEFILE | O_NOATIME)
+
+struct ufile *fd_get(udax_fs *fs, int fd)
+{
+	struct ufile *f = NULL;
+
+	if (!fs)
+		return NULL;
+	pthread_mutex_lock(&fs->fd_lock);
+	if (fd >= 0 && fd < fs->nfds)
+		f = fs->fds[fd];
+	pthread_mutex_unlock(&fs->fd_lock);
+	return f;
+}
+
+int fd_writable(const struct ufile *f)
+{
+	return (f->flags & O_ACCMODE) != O_RDONLY;
+}
+
+void release_inode(udax_fs *fs, struct inode *ip)
+{
+	if (iput(&fs->m, ip))
+		meta_evict(&fs->m, ip);
+}
+
+static int fd_install(udax_fs *fs, struct ufile *f)
+{
+	int fd;
+
+	pthread_mutex_lock(&fs->fd_lock);
+	for (fd = 0; fd < fs->nfds && fs->fds[fd]; fd++)
+		;
+	if (fd == fs->nfds) {
+		int n = fs->nfds ? fs->nfds * 2 : 16;
+		struct ufile **t = n <= 65536 ? realloc(fs->fds, n * sizeof(*t)) : NULL;
+		if (!t) {
+			pthread_mutex_unlock(&fs->fd_lock);
+			return -EMFILE;
+		}
+		memset(t + fs->nfds, 0, (n - fs->nfds) * sizeof(*t));
+		fs->fds = t;
+		fs->nfds = n;
+	}
+	fs->fds[fd] = f;
+	pthread_mutex_unlock(&fs->fd_lock);
+	return fd;
+}
+
+static int create_file(udax_fs *fs, struct walk *w, mode_t mode, struct inode **out)
+{
+	struct tx tx;
+	int err = 0;
+
+	tx_begin(&fs->m, &tx);
+	struct inode *ip = ialloc(&tx, S_IFREG | (mode & 07777), 0, &err);
+	if (ip)
+		err = dir_add(&tx, w->dir, w->name, w->len, ip->ino, DT_REG_);
+	struct dinode *pd = err ? NULL : tx_inode(&tx, w->dir);
+	if (!pd) {
+		tx_abort(&tx);
+		return err ? err : -E2BIG;
+	}
+	pd->mtime_ns = pd->ctime_ns = now_ns();
+	err = tx_commit(&tx);
+	if (!err)
+		*out = ip;
+	return err;
+}
+
+static int check_open(const struct inode *ip, int flags)
+{
+	if (S_ISDIR(ip->d.mode) && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)))
+		return -EISDIR;
+	if (!S_ISDIR(ip->d.mode) && (flags & O_DIRECTORY))
+		return -ENOTDIR;
+	return 0;
+}
+
+/* Find or create the inode for open(); referenced on success. */
+static int open_inode(udax_fs *fs, const char *path, int flags, mode_t mode,
+                      struct inode **out)
+{
+	struct walk w;
+	int err = path_parent(fs, path, &w);
+
+	if (err)
+		return err;
+	if (w.len == 0) {
+		*out = w.dir;
+		return (flags & O_CREAT) && (flags & O_EXCL) ? (walk_done(fs, &w), -EEXIST) : 0;
+	}
+	struct dcent *e = walk_entry_of(&w);
+	if (e && (flags & O_CREAT) && (flags & O_EXCL)) {
+		err = -EEXIST;
+	} else if (e) {
+		*out = iget(&fs->m, e->ino, &err);
+		if (*out && w.trailing_slash && !S_ISDIR((*out)->d.mode)) {
+			iput(&fs->m, *out);
+			err = -ENOTDIR;
+		}
+	} else if (!(flags & O_CREAT)) {
+		err = -ENOENT;
+	} else if (w.trailing_slash) {
+		err = -EISDIR;
+	} else if (fs->m.rdonly) {
+		err = -EROFS;
+	} else {
+		err = create_file(fs, &w, mode, out);
+	}
+	walk_done(fs, &w);
+	return err;
+}
+
+int udax_open(udax_fs *fs, const char *path, int flags, mode_t mode)
+{
+	struct inode *ip = NULL;
+	struct ufile *f;
+	int err;
+
+	if (!fs)
+		return -EINVAL;
+	if ((flags & ~OPEN_FLAGS_OK) || (flags & O_ACCMODE) == O_ACCMODE)
+		return -EINVAL;
+	if (fs->m.rdonly && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)))
+		return -EROFS;
+	pthread_mutex_lock(&fs->ns_lock);
+	err = open_inode(fs, path, flags, mode, &ip);
+	if (!err && (err = check_open(ip, flags)) < 0)
+		release_inode(fs, ip);
+	pthread_mutex_unlock(&fs->ns_lock);
+	if (err)
+		return err;
+	if ((flags & O_TRUNC) && fd_writable(&(struct ufile){ .flags = flags }) && S_ISREG(ip->d.mode)) {
+		pthread_rwlock_wrlock(&ip->rw);
+		err = ip->d.size ? set_size(fs, ip, 0, 0) : 0;
+		pthread_rwlock_unlock(&ip->rw);
+		if (err) {
+			release_inode(fs, ip);
+			return err;
+		}
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		release_inode(fs, ip);
+		return -ENOMEM;
+	}
+	f->ip = ip;
+	f->flags = flags;
+	pthread_mutex_init(&f->pos_lock, NULL);
+	int fd = fd_install(fs, f);
+	if (fd < 0) {
+		release_inode(fs, ip);
+		free(f);
+	}
+	return fd;
+}
+
+int udax_close(udax_fs *fs, int fd)
+{
+	struct ufile *f = NULL;
+
+	if (!fs)
+		return -EBADF;
+	pthread_mutex_lock(&fs->fd_lock);
+	if (fd >= 0 && fd < fs->nfds) {
+		f = fs->fds[fd];
+		fs->fds[fd] = NULL;
+	}
+	pthread_mutex_unlock(&fs->fd_lock);
+	if (!f)
+		return -EBADF;
+	if (S_ISREG(f->ip->d.mode) && !fs->m.rdonly) {
+		pthread_rwlock_wrlock(&f->ip->rw);
+		inode_sync_times(fs, f->ip, 0);
+		pthread_rwlock_unlock(&f->ip->rw);
+	}
+	release_inode(fs, f->ip);
+	pthread_mutex_destroy(&f->pos_lock);
+	free(f);
+	return 0;
+}
+
+void fill_stat(const struct inode *ip, struct stat *st)
+{
+	const struct dinode *d = &ip->d;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ip->ino;
+	st->st_mode = d->mode;
+	st->st_nlink = d->nlink;
+	st->st_uid = d->uid;
+	st->st_gid = d->gid;
+	st->st_size = (off_t)d->size;
+	st->st_blksize = BLK;
+	st->st_blocks = (blkcnt_t)(d->blocks * (BLK / 512));
+	st->st_atim.tv_sec = (time_t)(d->atime_ns / 1000000000ull);
+	st->st_atim.tv_nsec = (long)(d->atime_ns % 1000000000ull);
+	st->st_mtim.tv_sec = (time_t)(d->mtime_ns / 1000000000ull);
+	st->st_mtim.tv_nsec = (long)(d->mtime_ns % 1000000000ull);
+	st->st_ctim.tv_sec = (time_t)(d->ctime_ns / 1000000000ull);
+	st->st_ctim.tv_nsec = (long)(d->ctime_ns % 1000000000ull);
+}
+
+int udax_fstat(udax_fs *fs, int fd, struct stat *st)
+{
+	struct ufile *f = fd_get(fs, fd);
+
+	if (!f)
+		return -EBADF;
+	if (!st)
+		return -EFAULT;
+	/* directories' fields are under ns_lock, files' under rw */
+	pthread_mutex_lock(&fs->ns_lock);
+	pthread_rwlock_rdlock(&f->ip->rw);
+	fill_stat(f->ip, st);
+	pthread_rwlock_unlock(&f->ip->rw);
+	pthread_mutex_unlock(&fs->ns_lock);
+	return 0;
+}
+
+/* SEEK_DATA / SEEK_HOLE from @off, following the extent map. */
+static off_t seek_data_hole(struct inode *ip, uint64_t off, int data)
+{
+	uint64_t size = ip->d.size;
+	struct dextent x;
+	uint64_t next;
+
+	if (off >= size)
+		return -ENXIO;
+	uint64_t b = off / BLK;
+	if (data) {
+		if (xmap_lookup(&ip->xm, b, &x, &next))
+			return (off_t)off;
+		return next != UINT64_MAX && next * BLK < size ? (off_t)(next * BLK) : -ENXIO;
+	}
+	while (xmap_lookup(&ip->xm, b, &x, &next))
+		b = x.lblk + x.len;
+	uint64_t hole = b * BLK > off ? b * BLK : off;
+	return (off_t)(hole < size ? hole : size);
+}
+
+off_t udax_lseek(udax_fs *fs, int fd, off_t off, int whence)
+{
+	struct ufile *f = fd_get(fs, fd);
+	off_t base, r;
+
+	if (!f)
+		return -EBADF;
+	pthread_mutex_lock(&f->pos_lock);
+	pthread_rwlock_rdlock(&f->ip->rw);
+	switch (whence) {
+	case SEEK_SET: base = 0; break;
+	case SEEK_CUR: base = f->pos; break;
+	case SEEK_END: base = (off_t)f->ip->d.size; break;
+	case SEEK_DATA:
+	case SEEK_HOLE:
+		r = off < 0 ? -ENXIO : seek_data_hole(f->ip, (uint64_t)off, whence == SEEK_DATA);
+		goto done;
+	default:
+		r = -EINVAL;
+		goto done;
+	}
+	if ((off > 0 && base > INT64_MAX - off) || base + off < 0)
+		r = -EINVAL;
+	else
+		r = base + off;
+done:
+	if (r >= 0)
+		f->pos = r;
+	pthread_rwlock_unlock(&f->ip->rw);
+	pthread_mutex_unlock(&f->pos_lock);
+	return r;
+}
+
+/* Commit timestamps that were changed without a transaction. */
+int inode_sync_times(udax_fs *fs, struct inode *ip, int datasync)
+{
+	struct tx tx;
+
+	if (datasync || !ip->times_dirty)
+		return 0;
+	tx_begin(&fs->m, &tx);
+	if (!tx_inode(&tx, ip)) {
+		tx_abort(&tx);
+		return -E2BIG;
+	}
+	return tx_commit(&tx);
+}
+
+static int sync_common(udax_fs *fs, int fd, int datasync)
+{
+	struct ufile *f = fd_get(fs, fd);
+
+	if (!f)
+		return -EBADF;
+	if (fs->m.rdonly)
+		return 0;
+	pthread_rwlock_wrlock(&f->ip->rw);
+	/* pwrite data is already persistent; make sure of the fence */
+	pmem_drain(&fs->m.pm);
+	int err = inode_sync_times(fs, f->ip, datasync);
+	pthread_rwlock_unlock(&f->ip->rw);
+	return err;
+}
+
+int udax_fsync(udax_fs *fs, int fd)
+{
+	return sync_common(fs, fd, 0);
+}
+
+int udax_fdatasync(udax_fs *fs, int fd)
+{
+	return sync_common(fs, fd, 1);
+}

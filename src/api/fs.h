@@ -1,0 +1,77 @@
+/*
+ * fs.h - the api layer's view of a mounted file system.
+ *
+ * Locking (outermost first; see meta.h for the rest):
+ *   fs->ns_lock     every namespace operation and path walk; it also
+ *                   protects directory inodes' dinode fields.
+ *   ip->rw          a regular file's size, extents and dinode: shared
+ *                   for reads, exclusive for writes, truncate, fallocate
+ *                   and link-count changes.
+ *   file->pos_lock  a descriptor's offset, held across read()/write()
+ *                   so concurrent calls on one descriptor do not share
+ *                   an offset.
+ *   fs->fd_lock     the descriptor table only (innermost).
+ */
+#ifndef UDAX_FS_H
+#define UDAX_FS_H
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "meta/meta.h"
+#include "udax.h"
+
+enum write_lock_mode { WL_ENTRY, WL_EXCLUSIVE, WL_FLUSH, WL_RANGE };
+
+struct ufile {
+	struct inode *ip;
+	int flags;
+	off_t pos;
+	pthread_mutex_t pos_lock;
+};
+
+struct udax_fs {
+	struct meta m;
+	int shadow;
+	enum write_lock_mode write_lock;
+	pthread_mutex_t ns_lock;
+	pthread_mutex_t fd_lock;
+	struct ufile **fds;
+	int nfds;
+	struct udax_fs *next_mounted;
+	udax_fence_hook hook;
+	void *hook_arg;
+};
+
+struct udax_dir {
+	udax_fs *fs;
+	struct udax_dirent *ents;
+	size_t n, pos;
+};
+
+/* descriptors (file.c) */
+struct ufile *fd_get(udax_fs *fs, int fd);
+int fd_writable(const struct ufile *f);
+void release_inode(udax_fs *fs, struct inode *ip);
+struct stat;
+void fill_stat(const struct inode *ip, struct stat *st);
+int inode_sync_times(udax_fs *fs, struct inode *ip, int datasync);
+
+/* paths (namei.c) */
+struct walk {
+	struct inode *dir;      /* parent directory, referenced */
+	char name[UDAX_NAME_MAX + 1];
+	size_t len;             /* 0: the path is "/" itself */
+	int trailing_slash;
+};
+int path_parent(udax_fs *fs, const char *path, struct walk *w);
+void walk_done(udax_fs *fs, struct walk *w);
+struct dcent *walk_entry_of(struct walk *w);
+int path_lookup(udax_fs *fs, const char *path, struct inode **out);
+
+/* data (rw.c) */
+void zero_tail_gap(udax_fs *fs, struct inode *ip, uint64_t old_size);
+int set_size(udax_fs *fs, struct inode *ip, uint64_t size, int zero_gap);
+ssize_t alloc_zeroed(udax_fs *fs, struct inode *ip, uint64_t b, uint64_t hole_end);
+
+#endif

@@ -1,0 +1,220 @@
+/*
+ * mount.c - mkfs, mount, unmount, statfs, info, fsck, and the shadow
+ * persistence controls of the public API.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/fs.h"
+#include "util/err.h"
+
+/* Pools mounted by this process, to refuse a second mount of one pool. */
+static pthread_mutex_t mounted_lock = PTHREAD_MUTEX_INITIALIZER;
+static udax_fs *mounted;
+
+int udax_mkfs(const char *path, uint64_t size, unsigned flags)
+{
+	if (!path || !*path)
+		return set_error(-EINVAL, "no pool path given");
+	if (flags & ~UDAX_MKFS_FORCE)
+		return set_error(-EINVAL, "unknown mkfs flags 0x%x", flags);
+	return meta_mkfs(path, size, flags & UDAX_MKFS_FORCE);
+}
+
+static int parse_options(const char *opts, unsigned *mflags, enum write_lock_mode *wl)
+{
+	char buf[256], *save = NULL;
+
+	*mflags = 0;
+	*wl = WL_ENTRY;
+	if (!opts || !*opts)
+		return 0;
+	if (strlen(opts) >= sizeof(buf))
+		return set_error(-EINVAL, "mount options too long");
+	strcpy(buf, opts);
+	for (char *o = strtok_r(buf, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(o, "ro"))
+			*mflags |= META_RDONLY;
+		else if (!strcmp(o, "rw"))
+			*mflags &= ~(unsigned)META_RDONLY;
+		else if (!strcmp(o, "shadow"))
+			*mflags |= META_SHADOW;
+		else if (!strcmp(o, "write_lock=entry"))
+			*wl = WL_ENTRY;
+		else if (!strcmp(o, "write_lock=exclusive"))
+			*wl = WL_EXCLUSIVE;
+		else if (!strcmp(o, "write_lock=flush"))
+			*wl = WL_FLUSH;
+		else if (!strcmp(o, "write_lock=range"))
+			*wl = WL_RANGE;
+		else
+			return set_error(-EINVAL, "unknown mount option '%s'", o);
+	}
+	return 0;
+}
+
+static int register_mount(udax_fs *fs)
+{
+	pthread_mutex_lock(&mounted_lock);
+	for (udax_fs *o = mounted; o; o = o->next_mounted) {
+		if (o->m.pool.dev == fs->m.pool.dev && o->m.pool.ino == fs->m.pool.ino) {
+			pthread_mutex_unlock(&mounted_lock);
+			return set_error(-EBUSY, "pool is already mounted by this process");
+		}
+	}
+	fs->next_mounted = mounted;
+	mounted = fs;
+	pthread_mutex_unlock(&mounted_lock);
+	return 0;
+}
+
+static void unregister_mount(udax_fs *fs)
+{
+	pthread_mutex_lock(&mounted_lock);
+	for (udax_fs **pp = &mounted; *pp; pp = &(*pp)->next_mounted) {
+		if (*pp == fs) {
+			*pp = fs->next_mounted;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&mounted_lock);
+}
+
+int udax_mount(const char *path, const char *options, udax_fs **out)
+{
+	unsigned mflags;
+	enum write_lock_mode wl;
+	udax_fs *fs;
+	int err;
+
+	clear_error();
+	if (!path || !out)
+		return set_error(-EINVAL, "no pool path given");
+	err = parse_options(options, &mflags, &wl);
+	if (err)
+		return err;
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	err = meta_open(&fs->m, path, mflags);
+	if (err) {
+		free(fs);
+		return err;
+	}
+	err = register_mount(fs);
+	if (err) {
+		meta_close(&fs->m);
+		free(fs);
+		return err;
+	}
+	fs->shadow = !!(mflags & META_SHADOW);
+	fs->write_lock = wl;
+	pthread_mutex_init(&fs->ns_lock, NULL);
+	pthread_mutex_init(&fs->fd_lock, NULL);
+	*out = fs;
+	return 0;
+}
+
+int udax_unmount(udax_fs *fs)
+{
+	if (!fs)
+		return -EINVAL;
+	for (int fd = 0; fd < fs->nfds; fd++)
+		if (fs->fds[fd])
+			udax_close(fs, fd);
+	free(fs->fds);
+	unregister_mount(fs);
+	meta_close(&fs->m);
+	free(fs);
+	return 0;
+}
+
+int udax_statfs(udax_fs *fs, struct udax_statfs *st)
+{
+	struct meta *m = &fs->m;
+
+	pthread_mutex_lock(&m->tx_lock);
+	st->block_size = BLK;
+	st->total_blocks = m->sb.nblocks - m->sb.data_start;
+	st->free_blocks = m->free_blocks;
+	st->total_inodes = m->sb.ninodes;
+	st->free_inodes = m->free_inodes;
+	st->name_max = UDAX_NAME_MAX;
+	pthread_mutex_unlock(&m->tx_lock);
+	return 0;
+}
+
+int udax_info(udax_fs *fs, struct udax_info *info)
+{
+	struct meta *m = &fs->m;
+	const struct dmount *mr = (const void *)(m->pool.base + MOUNT_OFFSET);
+
+	memset(info, 0, sizeof(*info));
+	memcpy(info->uuid, m->sb.uuid, 16);
+	info->version = m->sb.version;
+	info->clean = (uint32_t)m->was_clean;
+	info->mount_count = mount_rec_valid(mr) ? mr->mount_count : 0;
+	info->pool_size = m->pool.size;
+	info->total_blocks = m->sb.nblocks;
+	info->data_start = m->sb.data_start;
+	info->journal_blocks = m->sb.journal_blocks;
+	pthread_mutex_lock(&m->tx_lock);
+	info->free_blocks = m->free_blocks;
+	info->total_inodes = m->sb.ninodes;
+	info->free_inodes = m->free_inodes;
+	pthread_mutex_unlock(&m->tx_lock);
+	strcpy(info->flush_insn, fs->shadow ? "shadow" : pmem_hw_flush_name());
+	info->map_sync = m->pool.map_sync;
+	return 0;
+}
+
+int udax_fsck(const char *path, void (*report)(void *, const char *), void *arg)
+{
+	struct meta m;
+	int err;
+
+	memset(&m, 0, sizeof(m));
+	m.report = report;
+	m.report_arg = arg;
+	err = meta_open(&m, path, 0);
+	if (err) {
+		/* Problems found while opening were reported and counted;
+		 * a pool we could not even read is an error. */
+		return m.problems ? m.problems : err;
+	}
+	int n = meta_fsck(&m);
+	meta_close(&m);
+	return n;
+}
+
+uint64_t udax_shadow_fences(udax_fs *fs)
+{
+	return fs->m.pm.sh ? shadow_fences(fs->m.pm.sh) : 0;
+}
+
+static void fence_tramp(uint64_t fence, void *arg)
+{
+	udax_fs *fs = arg;
+	fs->hook(fs, fence, fs->hook_arg);
+}
+
+int udax_shadow_set_hook(udax_fs *fs, udax_fence_hook hook, void *arg)
+{
+	if (!fs->m.pm.sh)
+		return -EINVAL;
+	shadow_set_hook(fs->m.pm.sh, NULL, NULL);
+	fs->hook = hook;
+	fs->hook_arg = arg;
+	if (hook)
+		shadow_set_hook(fs->m.pm.sh, fence_tramp, fs);
+	return 0;
+}
+
+int udax_shadow_save(udax_fs *fs, const char *path)
+{
+	if (!fs->m.pm.sh)
+		return -EINVAL;
+	return shadow_save(fs->m.pm.sh, path);
+}

@@ -1,0 +1,379 @@
+/*
+ * namei.c - paths and the namespace: lookup, mkdir, rmdir, unlink,
+ * rename, directory streams, stat.
+ *
+ * Paths are resolved lexically (there are no symbolic links): "." is
+ * dropped, ".." removes the previous component, and a ".." that would
+ * climb above "/" is refused with -EINVAL rather than silently clamped,
+ * so a caller building paths from untrusted names notices.  Relative
+ * paths are taken relative to "/".
+ *
+ * Every function here runs under fs->ns_lock.  Each namespace change is
+ * a single journal transaction, so after a crash it is wholly there or
+ * wholly absent.  Inodes left without a name are freed afterwards in
+ * their own transactions (or by the orphan scan of the next mount).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/fs.h"
+
+#define MAX_DEPTH 2048
+
+struct comp {
+	const char *s;
+	size_t len;
+};
+
+/* Split and normalise @path; returns the number of components. */
+static int split_path(const char *path, struct comp *c, int *trailing)
+{
+	int n = 0;
+	size_t total;
+
+	if (!path)
+		return -EFAULT;
+	total = strnlen(path, UDAX_PATH_MAX + 1);
+	if (total == 0)
+		return -ENOENT;
+	if (total > UDAX_PATH_MAX)
+		return -ENAMETOOLONG;
+	*trailing = path[total - 1] == '/';
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len > UDAX_NAME_MAX)
+			return -ENAMETOOLONG;
+		if (len == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			if (n == 0)
+				return -EINVAL; /* climbs above the root */
+			n--;
+		} else {
+			if (n == MAX_DEPTH)
+				return -ENAMETOOLONG;
+			c[n].s = p;
+			c[n].len = len;
+			n++;
+		}
+		p += len;
+	}
+	return n;
+}
+
+static int dir_ready(udax_fs *fs, struct inode *dp)
+{
+	if (!S_ISDIR(dp->d.mode))
+		return -ENOTDIR;
+	return dir_load(&fs->m, dp);
+}
+
+/* Resolve all but the last component. */
+int path_parent(udax_fs *fs, const char *path, struct walk *w)
+{
+	struct comp *c = malloc(MAX_DEPTH * sizeof(*c));
+	int trailing, n, err = 0;
+	struct inode *dp;
+
+	memset(w, 0, sizeof(*w));
+	if (!c)
+		return -ENOMEM;
+	n = split_path(path, c, &trailing);
+	if (n < 0) {
+		free(c);
+		return n;
+	}
+	dp = iget(&fs->m, ROOT_INO, &err);
+	for (int i = 0; dp && i + 1 < n; i++) {
+		err = dir_ready(fs, dp);
+		struct dcent *e = err ? NULL : dir_lookup(dp, c[i].s, c[i].len);
+		if (!err && !e)
+			err = -ENOENT;
+		struct inode *next = err ? NULL : iget(&fs->m, e->ino, &err);
+		iput(&fs->m, dp);
+		dp = next;
+	}
+	if (dp && (err = dir_ready(fs, dp)) < 0) {
+		iput(&fs->m, dp);
+		dp = NULL;
+	}
+	if (!dp) {
+		free(c);
+		return err ? err : -ENOENT;
+	}
+	w->dir = dp;
+	w->trailing_slash = trailing;
+	if (n > 0) {
+		memcpy(w->name, c[n - 1].s, c[n - 1].len);
+		w->len = c[n - 1].len;
+	}
+	free(c);
+	return 0;
+}
+
+void walk_done(udax_fs *fs, struct walk *w)
+{
+	if (w->dir)
+		iput(&fs->m, w->dir);
+	w->dir = NULL;
+}
+
+struct dcent *walk_entry_of(struct walk *w)
+{
+	return w->len ? dir_lookup(w->dir, w->name, w->len) : NULL;
+}
+
+/* The inode @path names, referenced.  Caller holds ns_lock. */
+int path_lookup(udax_fs *fs, const char *path, struct inode **out)
+{
+	struct walk w;
+	int err = path_parent(fs, path, &w);
+
+	if (err)
+		return err;
+	if (w.len == 0) { /* "/" */
+		*out = w.dir;
+		return 0;
+	}
+	struct dcent *e = walk_entry_of(&w);
+	struct inode *ip = e ? iget(&fs->m, e->ino, &err) : NULL;
+	walk_done(fs, &w);
+	if (!e)
+		return -ENOENT;
+	if (!ip)
+		return err;
+	if (w.trailing_slash && !S_ISDIR(ip->d.mode)) {
+		iput(&fs->m, ip);
+		return -ENOTDIR;
+	}
+	*out = ip;
+	return 0;
+}
+
+static void touch_dir(struct dinode *d)
+{
+	d->mtime_ns = d->ctime_ns = now_ns();
+}
+
+int udax_mkdir(udax_fs *fs, const char *path, mode_t mode)
+{
+	struct walk w;
+	struct tx tx;
+	int err;
+
+	if (fs->m.rdonly)
+		return -EROFS;
+	pthread_mutex_lock(&fs->ns_lock);
+	err = path_parent(fs, path, &w);
+	if (err)
+		goto out;
+	if (w.len == 0 || walk_entry_of(&w)) {
+		err = -EEXIST;
+		goto done;
+	}
+	tx_begin(&fs->m, &tx);
+	struct inode *ip = ialloc(&tx, S_IFDIR | (mode & 07777), w.dir->ino, &err);
+	if (ip)
+		err = dir_load(&fs->m, ip);
+	if (!err)
+		err = dir_add(&tx, w.dir, w.name, w.len, ip->ino, DT_DIR_);
+	struct dinode *pd = err ? NULL : tx_inode(&tx, w.dir);
+	if (pd) {
+		pd->nlink++;
+		touch_dir(pd);
+	}
+	if (err || !pd) {
+		tx_abort(&tx);
+		err = err ? err : -E2BIG;
+	} else {
+		err = tx_commit(&tx);
+		iput(&fs->m, ip);
+	}
+done:
+	walk_done(fs, &w);
+out:
+	pthread_mutex_unlock(&fs->ns_lock);
+	return err;
+}
+
+/* Remove entry @e naming @ip from @w->dir; drops one link of @ip. */
+static int unlink_entry(udax_fs *fs, struct walk *w, struct dcent *e, struct inode *ip)
+{
+	struct tx tx;
+	int isdir = S_ISDIR(ip->d.mode);
+
+	if (!isdir)
+		pthread_rwlock_wrlock(&ip->rw);
+	tx_begin(&fs->m, &tx);
+	int err = dir_remove(&tx, w->dir, e);
+	struct dinode *pd = err ? NULL : tx_inode(&tx, w->dir);
+	struct dinode *d = pd ? tx_inode(&tx, ip) : NULL;
+	if (d) {
+		touch_dir(pd);
+		d->ctime_ns = pd->ctime_ns;
+		if (isdir) {
+			pd->nlink--;
+			d->nlink = 0;
+		} else {
+			d->nlink--;
+		}
+		err = tx_commit(&tx);
+	} else {
+		tx_abort(&tx);
+		err = err ? err : -E2BIG;
+	}
+	if (!isdir)
+		pthread_rwlock_unlock(&ip->rw);
+	return err;
+}
+
+static int remove_common(udax_fs *fs, const char *path, int want_dir)
+{
+	struct walk w;
+	struct inode *ip = NULL;
+	int err;
+
+	if (fs->m.rdonly)
+		return -EROFS;
+	pthread_mutex_lock(&fs->ns_lock);
+	err = path_parent(fs, path, &w);
+	if (err)
+		goto out;
+	if (w.len == 0) {
+		err = want_dir ? -EBUSY : -EISDIR;
+		goto done;
+	}
+	struct dcent *e = walk_entry_of(&w);
+	if (!e) {
+		err = -ENOENT;
+		goto done;
+	}
+	ip = iget(&fs->m, e->ino, &err);
+	if (!ip)
+		goto done;
+	if (want_dir && !S_ISDIR(ip->d.mode))
+		err = -ENOTDIR;
+	else if (!want_dir && S_ISDIR(ip->d.mode))
+		err = -EISDIR;
+	else if (!want_dir && w.trailing_slash)
+		err = -ENOTDIR;
+	else if (want_dir && ((err = dir_load(&fs->m, ip)) == 0) && ip->dc->count)
+		err = -ENOTEMPTY;
+	if (!err)
+		err = unlink_entry(fs, &w, e, ip);
+	release_inode(fs, ip);
+done:
+	walk_done(fs, &w);
+out:
+	pthread_mutex_unlock(&fs->ns_lock);
+	return err;
+}
+
+int udax_unlink(udax_fs *fs, const char *path)
+{
+	return remove_common(fs, path, 0);
+}
+
+int udax_rmdir(udax_fs *fs, const char *path)
+{
+	return remove_common(fs, path, 1);
+}
+
+int udax_stat(udax_fs *fs, const char *path, struct stat *st)
+{
+	struct inode *ip;
+
+	pthread_mutex_lock(&fs->ns_lock);
+	int err = path_lookup(fs, path, &ip);
+	if (!err) {
+		pthread_rwlock_rdlock(&ip->rw);
+		fill_stat(ip, st);
+		pthread_rwlock_unlock(&ip->rw);
+		iput(&fs->m, ip);
+	}
+	pthread_mutex_unlock(&fs->ns_lock);
+	return err;
+}
+
+/* ---- directory streams ---- */
+
+static int cmp_dirent(const void *a, const void *b)
+{
+	return strcmp(((const struct udax_dirent *)a)->d_name,
+	              ((const struct udax_dirent *)b)->d_name);
+}
+
+static int snapshot_dir(struct inode *dp, udax_dir *d)
+{
+	struct dircache *dc = dp->dc;
+	size_t n = 0;
+
+	d->ents = calloc(dc->count ? dc->count : 1, sizeof(*d->ents));
+	if (!d->ents)
+		return -ENOMEM;
+	for (uint32_t b = 0; b < dc->nbuckets; b++) {
+		for (struct dcent *e = dc->tab[b]; e; e = e->next) {
+			struct udax_dirent *de = &d->ents[n++];
+			de->d_ino = e->ino;
+			de->d_type = e->type;
+			memcpy(de->d_name, e->name, e->len + 1);
+		}
+	}
+	d->n = n;
+	/* Name order: stable listings for tools and tests. */
+	qsort(d->ents, n, sizeof(*d->ents), cmp_dirent);
+	return 0;
+}
+
+int udax_opendir(udax_fs *fs, const char *path, udax_dir **out)
+{
+	struct inode *dp;
+	udax_dir *d;
+
+	pthread_mutex_lock(&fs->ns_lock);
+	int err = path_lookup(fs, path, &dp);
+	if (err)
+		goto out;
+	err = dir_ready(fs, dp);
+	d = err ? NULL : calloc(1, sizeof(*d));
+	if (!err && !d)
+		err = -ENOMEM;
+	if (!err)
+		err = snapshot_dir(dp, d);
+	if (err) {
+		free(d);
+	} else {
+		d->fs = fs;
+		*out = d;
+	}
+	iput(&fs->m, dp);
+out:
+	pthread_mutex_unlock(&fs->ns_lock);
+	return err;
+}
+
+int udax_readdir(udax_dir *d, struct udax_dirent *ent)
+{
+	if (!d || !ent)
+		return -EINVAL;
+	if (d->pos >= d->n)
+		return 0;
+	*ent = d->ents[d->pos++];
+	return 1;
+}
+
+int udax_closedir(udax_dir *d)
+{
+	if (!d)
+		return -EINVAL;
+	free(d->ents);
+	free(d);
+	return 0;
+}

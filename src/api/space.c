@@ -1,0 +1,163 @@
+/*
+ * space.c - ftruncate and fallocate: changing which blocks a file has.
+ *
+ * Shrinking commits the new size first and frees blocks after, so a
+ * crash leaves either the old size or the new one with, at worst, some
+ * blocks past EOF still allocated (as fallocate KEEP_SIZE would).
+ * Growing zeroes the stale tail of the old last block first.  Blocks
+ * allocated by fallocate are zeroed and fenced before the transaction
+ * that maps them commits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "api/fs.h"
+
+#define FALLOC_RUN 4096u
+
+int udax_ftruncate(udax_fs *fs, int fd, off_t len)
+{
+	struct ufile *f = fd_get(fs, fd);
+
+	if (!f)
+		return -EBADF;
+	if (len < 0)
+		return -EINVAL;
+	if ((uint64_t)len > UDAX_MAX_FILE_SIZE)
+		return -EFBIG;
+	if (!fd_writable(f) || !S_ISREG(f->ip->d.mode))
+		return -EINVAL;
+	pthread_rwlock_wrlock(&f->ip->rw);
+	int err = set_size(fs, f->ip, (uint64_t)len, 1);
+	pthread_rwlock_unlock(&f->ip->rw);
+	return err;
+}
+
+/* Allocate zeroed blocks for the hole at block @b (ending at @hole_end);
+ * returns the blocks mapped or -errno. */
+ssize_t alloc_zeroed(udax_fs *fs, struct inode *ip, uint64_t b, uint64_t hole_end)
+{
+	struct tx tx;
+	struct dextent prev;
+	uint64_t nx, pblk, goal = 0, want = hole_end - b;
+
+	if (want > FALLOC_RUN)
+		want = FALLOC_RUN;
+	if (b && xmap_lookup(&ip->xm, b - 1, &prev, &nx))
+		goal = prev.pblk + (b - 1 - prev.lblk) + 1;
+	tx_begin(&fs->m, &tx);
+	int64_t got = alloc_blocks(&tx, want, goal, want >= 512 ? ALLOC_LARGE : 0, &pblk);
+	if (got < 0) {
+		tx_abort(&tx);
+		return got;
+	}
+	pmem_memset(&fs->m.pm, meta_block(&fs->m, pblk), 0, (size_t)got * BLK);
+	pmem_drain(&fs->m.pm);
+	int err = xmap_insert(&tx, ip, b, pblk, (uint32_t)got);
+	struct dinode *d = err ? NULL : tx_inode(&tx, ip);
+	if (!d) {
+		tx_abort(&tx);
+		return err ? err : -E2BIG;
+	}
+	d->blocks += (uint64_t)got;
+	err = tx_commit(&tx);
+	return err ? err : (ssize_t)got;
+}
+
+/* Map every hole of blocks [s, e) with zeroed blocks. */
+static int fill_holes(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e)
+{
+	while (s < e) {
+		struct dextent x;
+		uint64_t next;
+		if (xmap_lookup(&ip->xm, s, &x, &next)) {
+			s = x.lblk + x.len;
+			continue;
+		}
+		ssize_t got = alloc_zeroed(fs, ip, s, next < e ? next : e);
+		if (got < 0)
+			return (int)got;
+		s += (uint64_t)got;
+	}
+	return 0;
+}
+
+/* Zero the mapped bytes of [s, e) in place. */
+static void zero_mapped(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e)
+{
+	while (s < e) {
+		struct dextent x;
+		uint64_t next, b = s / BLK;
+		if (!xmap_lookup(&ip->xm, b, &x, &next)) {
+			if (next == UINT64_MAX || next * BLK >= e)
+				break;
+			s = next * BLK;
+			continue;
+		}
+		uint64_t n = (x.lblk + x.len) * BLK - s;
+		n = n < e - s ? n : e - s;
+		pmem_memset(&fs->m.pm, (char *)meta_block(&fs->m, x.pblk + (b - x.lblk)) + s % BLK, 0, n);
+		s += n;
+	}
+	pmem_drain(&fs->m.pm);
+}
+
+static int punch(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e)
+{
+	uint64_t fb = (s + BLK - 1) / BLK, lb = e / BLK;
+
+	if (fb >= lb) {               /* within one block */
+		zero_mapped(fs, ip, s, e);
+		return 0;
+	}
+	zero_mapped(fs, ip, s, fb * BLK);
+	zero_mapped(fs, ip, lb * BLK, e);
+	return meta_unmap(&fs->m, ip, fb, lb);
+}
+
+static int check_falloc(struct ufile *f, int mode, off_t off, off_t len)
+{
+	const int known = UDAX_FALLOC_KEEP_SIZE | UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_ZERO_RANGE;
+
+	if (mode & ~known)
+		return -EOPNOTSUPP;
+	if ((mode & UDAX_FALLOC_PUNCH_HOLE) && !(mode & UDAX_FALLOC_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if ((mode & UDAX_FALLOC_PUNCH_HOLE) && (mode & UDAX_FALLOC_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if ((uint64_t)off + (uint64_t)len > UDAX_MAX_FILE_SIZE)
+		return -EFBIG;
+	if (!fd_writable(f))
+		return -EBADF;
+	if (S_ISDIR(f->ip->d.mode))
+		return -EISDIR;
+	return 0;
+}
+
+int udax_fallocate(udax_fs *fs, int fd, int mode, off_t off, off_t len)
+{
+	struct ufile *f = fd_get(fs, fd);
+
+	if (!f)
+		return -EBADF;
+	int err = check_falloc(f, mode, off, len);
+	if (err)
+		return err;
+	struct inode *ip = f->ip;
+	uint64_t s = (uint64_t)off, e = s + (uint64_t)len;
+	pthread_rwlock_wrlock(&ip->rw);
+	if (mode & UDAX_FALLOC_PUNCH_HOLE) {
+		err = punch(fs, ip, s, e);
+	} else {
+		if (mode & UDAX_FALLOC_ZERO_RANGE)
+			zero_mapped(fs, ip, s, e);
+		err = fill_holes(fs, ip, s / BLK, (e + BLK - 1) / BLK);
+		if (!err && !(mode & UDAX_FALLOC_KEEP_SIZE) && e > ip->d.size)
+			err = set_size(fs, ip, e, 1);
+	}
+	pthread_rwlock_unlock(&ip->rw);
+	return err;
+}

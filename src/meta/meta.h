@@ -1,0 +1,210 @@
+/*
+ * meta.h - the metadata layer: the mounted volume, its journal,
+ * block allocator, inodes, extent maps and directories.
+ *
+ * Transactions.  Every change to on-media metadata is made inside one
+ * journal transaction (struct tx) under meta->tx_lock: blocks are
+ * copied into transaction buffers with tx_get(), changed there, and at
+ * tx_commit() sealed (checksums), written to the journal, committed and
+ * checkpointed home.  In-memory state (allocator bits, extent leaves,
+ * directory caches, inode copies) is changed eagerly and each change
+ * registers an undo callback, so tx_abort() restores memory exactly and
+ * a failed operation (ENOSPC, a transaction too large) leaves nothing
+ * behind.  Blocks freed by a transaction become allocatable only after
+ * it commits.
+ *
+ * Locks, outermost first:  fs namespace lock -> inode rw lock ->
+ * meta->tx_lock -> meta->icache_lock.  tx_lock covers the journal, the
+ * allocator, inode allocation and every extent-map or directory change.
+ * Readers of an extent map hold the inode's rw lock (shared); writers
+ * hold it exclusively *and* tx_lock while they change it.
+ */
+#ifndef UDAX_META_H
+#define UDAX_META_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "media/layout.h"
+#include "media/pool.h"
+#include "pmem/pmem.h"
+
+struct meta;
+struct inode;
+
+/* ---- extent maps ---- */
+struct xleaf {
+	uint64_t blk;        /* pool block holding this leaf */
+	uint64_t next;       /* as on media */
+	uint32_t count;
+	struct dextent ext[LEAF_CAP];
+};
+
+struct xmap {
+	struct xleaf **leaf;
+	uint32_t n, cap;
+};
+
+/* ---- directories ---- */
+struct dcent {
+	struct dcent *next;  /* hash chain */
+	uint64_t ino;
+	uint32_t blkidx;     /* directory block index */
+	uint16_t slot;
+	uint8_t type;
+	uint16_t len;
+	char name[];
+};
+
+struct dircache {
+	struct dcent **tab;
+	uint32_t nbuckets;
+	uint64_t count;      /* entries */
+	uint32_t nblocks;
+	uint32_t cap;
+	uint64_t *pblk;      /* per directory block */
+	uint8_t *used;       /* per directory block: slots in use */
+};
+
+struct inode {
+	uint64_t ino;
+	struct dinode d;          /* current state (committed or in a tx) */
+	pthread_rwlock_t rw;
+	int refs;                 /* protected by icache_lock */
+	int xmap_loaded;
+	int times_dirty;          /* atime/mtime changed since last commit */
+	struct xmap xm;
+	struct dircache *dc;      /* directories, once loaded */
+	struct inode *hnext;
+};
+
+/* ---- transactions ---- */
+typedef void (*tx_cb)(struct meta *m, void *arg, int committed);
+
+struct tx {
+	struct meta *m;
+	uint32_t n;
+	uint64_t home[JSLOTS];
+	char *buf[JSLOTS];
+	uint32_t ninodes;
+	struct inode *ino[64];
+	struct dinode saved[64];
+	struct { tx_cb fn; void *arg; } *cb;
+	uint32_t ncb, capcb;
+	int err;                  /* sticky: first failure */
+};
+
+struct meta {
+	struct pool pool;
+	struct pmem pm;
+	struct dsuper sb;
+	int rdonly;
+	int was_clean;            /* mount record said clean at open */
+
+	pthread_mutex_t tx_lock;
+	uint64_t jseq;
+	char *txmem;              /* JSLOTS transaction buffers */
+
+	/* allocator (tx_lock) */
+	uint64_t *bits;           /* one bit per block, set = used */
+	uint64_t free_blocks;
+	uint32_t *group_free;     /* free blocks per 2 MiB group */
+	uint64_t ngroups;
+
+	/* inode allocation (tx_lock) */
+	uint64_t *ibits;          /* set = inode in use */
+	uint64_t free_inodes;
+	uint64_t icursor;
+	uint32_t generation;
+
+	/* inode cache */
+	pthread_mutex_t icache_lock;
+	struct inode **ihash;
+	uint64_t ihash_n;
+
+	/* problems found while opening in fsck mode */
+	void (*report)(void *arg, const char *msg);
+	void *report_arg;
+	int problems;
+};
+
+/* volume (volume.c) */
+#define META_RDONLY 0x1
+#define META_SHADOW 0x2
+#define META_FSCK 0x4
+int meta_open(struct meta *m, const char *path, unsigned flags);
+void meta_close(struct meta *m);
+int meta_mkfs(const char *path, uint64_t size, unsigned force);
+#define UDAX_MIN_POOL (4ull << 20)
+void meta_problem(struct meta *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t now_ns(void);
+
+static inline void *meta_block(struct meta *m, uint64_t blk)
+{
+	return pool_block(&m->pool, blk);
+}
+
+/* journal (journal.c) */
+void tx_begin(struct meta *m, struct tx *tx);   /* takes tx_lock */
+void *tx_get(struct tx *tx, uint64_t blk, int copy);
+int tx_defer(struct tx *tx, tx_cb fn, void *arg);
+struct dinode *tx_inode(struct tx *tx, struct inode *ip);
+int tx_commit(struct tx *tx);                   /* drops tx_lock */
+void tx_abort(struct tx *tx);                   /* drops tx_lock */
+int journal_replay(struct meta *m);
+void seal_block(struct meta *m, uint64_t blk, void *buf);
+
+/* allocator (alloc.c) */
+int alloc_init(struct meta *m);
+void alloc_fini(struct meta *m);
+#define ALLOC_LARGE 0x1   /* prefer 2 MiB-aligned free groups */
+int64_t alloc_blocks(struct tx *tx, uint64_t want, uint64_t goal,
+                     unsigned flags, uint64_t *pblk);
+int free_blocks(struct tx *tx, uint64_t pblk, uint64_t len);
+int block_in_use(struct meta *m, uint64_t blk);
+
+/* inodes (inode.c) */
+int inode_table_scan(struct meta *m);
+struct inode *iget(struct meta *m, uint64_t ino, int *err);
+int iput(struct meta *m, struct inode *ip);
+void igrab(struct meta *m, struct inode *ip);
+struct inode *ialloc(struct tx *tx, uint32_t mode, uint64_t parent, int *err);
+void ifree(struct tx *tx, struct inode *ip);
+int inode_check(struct meta *m, const struct dinode *d, uint64_t ino);
+void icache_destroy(struct meta *m);
+void inode_seal(struct dinode *d);
+
+/* extent maps (extent.c) */
+int xmap_load(struct meta *m, struct inode *ip);
+void xmap_free(struct xmap *xm);
+/* Mapping at @lblk: returns 1 and the covering extent, or 0 and the
+ * first mapped block after @lblk in *next (UINT64_MAX if none). */
+int xmap_lookup(const struct xmap *xm, uint64_t lblk, struct dextent *ext,
+                uint64_t *next);
+int xmap_insert(struct tx *tx, struct inode *ip, uint64_t lblk, uint64_t pblk,
+                uint32_t len);
+/* Unmap [s, e), at most @max extents per call, from the end; *done is
+ * set to where the unmapped part begins (== s when finished). */
+int xmap_remove(struct tx *tx, struct inode *ip, uint64_t s, uint64_t e,
+                uint32_t max, uint64_t *done);
+uint64_t xmap_end(const struct xmap *xm);  /* first block past the last extent */
+
+/* directories (dir.c) */
+int dir_load(struct meta *m, struct inode *dp);
+struct dcent *dir_lookup(struct inode *dp, const char *name, size_t len);
+int dir_add(struct tx *tx, struct inode *dp, const char *name, size_t len,
+            uint64_t ino, uint8_t type);
+int dir_remove(struct tx *tx, struct inode *dp, struct dcent *e);
+int dir_set_ino(struct tx *tx, struct inode *dp, struct dcent *e, uint64_t ino, uint8_t type);
+int dir_init_root(struct meta *m);
+void dir_free(struct dircache *dc);
+
+/* whole-inode operations, each in as many transactions as needed (trunc.c) */
+int meta_unmap(struct meta *m, struct inode *ip, uint64_t s, uint64_t e);
+int meta_evict(struct meta *m, struct inode *ip);
+int meta_reap_orphans(struct meta *m);
+
+/* fsck (fsck.c) */
+int meta_fsck(struct meta *m);
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * volume.c - make, open and close a udax volume.
+ *
+ * Opening runs recovery in this order: validate the superblock, replay
+ * the journal, load and check the block bitmap, scan the inode table,
+ * then (read-write) free orphaned inodes.  Each step trusts only what
+ * the previous one validated.  In fsck mode (META_FSCK) problems are
+ * reported through meta->report and counted instead of only refusing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "media/crc32c.h"
+#include "meta/meta.h"
+#include "udax.h"
+#include "util/err.h"
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void meta_problem(struct meta *m, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	m->problems++;
+	if (m->report)
+		m->report(m->report_arg, buf);
+	set_error(-EUCLEAN, "%s", buf);
+}
+
+/* Recompute the checksums of whatever structures block @blk holds. */
+void seal_block(struct meta *m, uint64_t blk, void *buf)
+{
+	const struct dsuper *sb = &m->sb;
+
+	if (blk >= sb->bitmap_start && blk < sb->bitmap_start + sb->bitmap_blocks) {
+		struct dbitmap *bm = buf;
+		bm->magic = BITMAP_MAGIC;
+		bm->index = blk - sb->bitmap_start;
+		bm->crc = 0;
+		bm->crc = crc32c(0, bm, BLK);
+	} else if (blk >= sb->itable_start && blk < sb->data_start) {
+		struct dinode *d = buf;
+		for (unsigned i = 0; i < INODES_PER_BLOCK; i++)
+			if (d[i].mode)
+				inode_seal(&d[i]);
+	} else {
+		uint32_t magic;
+		memcpy(&magic, buf, 4);
+		if (magic == LEAF_MAGIC || magic == DIRB_MAGIC) {
+			uint32_t *crc = (uint32_t *)buf + 1;
+			*crc = 0;
+			*crc = crc32c(0, buf, BLK);
+		}
+	}
+}
+
+/* ---- mkfs ---- */
+
+static int pool_file_prepare(const char *path, uint64_t size, int *created)
+{
+	struct stat st;
+	int fd;
+
+	*created = 0;
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return set_error(-errno, "%s: %s", path, strerror(errno));
+		if (size == 0)
+			return set_error(-EINVAL, "%s: does not exist; give a size", path);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+		if (fd < 0)
+			return set_error(-errno, "%s: cannot create: %s", path, strerror(errno));
+		*created = 1;
+	} else {
+		fd = open(path, O_RDWR);
+		if (fd < 0)
+			return set_error(-errno, "%s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && size &&
+	    (uint64_t)st.st_size != size && ftruncate(fd, (off_t)size) < 0) {
+		int e = errno;
+		close(fd);
+		return set_error(-e, "%s: cannot size to %llu bytes: %s", path,
+		                 (unsigned long long)size, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+static int holds_udax(const char *path)
+{
+	struct dsuper sb;
+	int fd = open(path, O_RDONLY);
+	int yes = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &sb, sizeof(sb), 0) == (ssize_t)sizeof(sb))
+		yes = memcmp(sb.magic, SB_MAGIC, 8) == 0;
+	close(fd);
+	return yes;
+}
+
+static void write_bitmap(struct meta *m)
+{
+	const struct dsuper *sb = &m->sb;
+
+	for (uint64_t k = 0; k < sb->bitmap_blocks; k++) {
+		struct dbitmap *bm = meta_block(m, sb->bitmap_start + k);
+		memset(bm, 0, BLK);
+		for (uint64_t i = 0; i < BITS_PER_BITMAP; i++) {
+			uint64_t blk = k * BITS_PER_BITMAP + i;
+			/* metadata blocks, and bits past the pool's end, are "used" */
+			if (blk < sb->data_start || blk >= sb->nblocks)
+				bm->bits[i / 8] |= (uint8_t)(1u << (i % 8));
+		}
+		seal_block(m, sb->bitmap_start + k, bm);
+	}
+}
+
+static void write_root(struct meta *m)
+{
+	struct dinode *d = meta_block(m, m->sb.itable_start);
+	uint64_t t = now_ns();
+
+	memset(d, 0, sizeof(*d));
+	d->mode = S_IFDIR | 0755;
+	d->nlink = 2;
+	d->ino = ROOT_INO;
+	d->parent = ROOT_INO;
+	d->uid = (uint32_t)getuid();
+	d->gid = (uint32_t)getgid();
+	d->atime_ns = d->mtime_ns = d->ctime_ns = t;
+	inode_seal(d);
+}
+
+static void make_uuid(uint8_t uuid[16])
+{
+	int fd = open("/dev/urandom", O_RDONLY);
+	if (fd < 0 || read(fd, uuid, 16) != 16) {
+		uint64_t t = now_ns() ^ (uint64_t)getpid();
+		memcpy(uuid, &t, 8);
+		memcpy(uuid + 8, &t, 8);
+	}
+	if (fd >= 0)
+		close(fd);
+	uuid[6] = (uuid[6] & 0x0f) | 0x40;
+	uuid[8] = (uuid[8] & 0x3f) | 0x80;
+}
+
+int meta_mkfs(const char *path, uint64_t size, unsigned force)
+{
+	struct meta m;
+	int created, err;
+
+	clear_error();
+	if (size && size < UDAX_MIN_POOL)
+		return set_error(-EINVAL, "pool size %llu is below the minimum of %llu bytes",
+		                 (unsigned long long)size, (unsigned long long)UDAX_MIN_POOL);
+	if (!force && holds_udax(path))
+		return set_error(-EEXIST, "%s already holds a udax pool (use --force to overwrite)",
+		                 path);
+	err = pool_file_prepare(path, size & ~(uint64_t)(BLK - 1), &created);
+	if (err)
+		return err;
+	memset(&m, 0, sizeof(m));
+	err = pool_open(path, 0, &m.pool);
+	if (err)
+		return err;
+	if (m.pool.size < UDAX_MIN_POOL) {
+		pool_close(&m.pool);
+		return set_error(-EINVAL, "%s: %llu bytes is below the minimum pool size", path,
+		                 (unsigned long long)m.pool.size);
+	}
+	pmem_init_hw(&m.pm, m.pool.base, m.pool.size);
+	super_geometry(&m.sb, m.pool.size / BLK);
+	make_uuid(m.sb.uuid);
+	m.sb.mkfs_time = (uint64_t)time(NULL);
+	/* Invalidate the old superblock first: a crash mid-mkfs leaves a
+	 * pool that is refused, never half old and half new. */
+	pmem_memset(&m.pm, m.pool.base, 0, BLK);
+	pmem_drain(&m.pm);
+	pmem_memset(&m.pm, meta_block(&m, JOURNAL_START), 0, (size_t)JOURNAL_BLOCKS * BLK);
+	write_bitmap(&m);
+	pmem_memset(&m.pm, meta_block(&m, m.sb.itable_start), 0, m.sb.itable_blocks * BLK);
+	write_root(&m);
+	pmem_flush(&m.pm, meta_block(&m, m.sb.bitmap_start),
+	           (m.sb.data_start - m.sb.bitmap_start) * BLK);
+	pmem_drain(&m.pm);
+	struct dmount *mr = (struct dmount *)(m.pool.base + MOUNT_OFFSET);
+	memset(mr, 0, sizeof(*mr));
+	mr->state = STATE_CLEAN;
+	mount_rec_seal(mr);
+	super_seal(&m.sb);
+	memcpy(m.pool.base, &m.sb, sizeof(m.sb));
+	pmem_persist(&m.pm, m.pool.base, BLK);
+	pool_close(&m.pool);
+	return 0;
+}
+
+/* ---- open / close ---- */
+
+static void write_mount_rec(struct meta *m, uint32_t state, int mounting)
+{
+	struct dmount *mr = (struct dmount *)(m->pool.base + MOUNT_OFFSET);
+	struct dmount n;
+
+	if (mount_rec_valid(mr))
+		n = *mr;
+	else
+		memset(&n, 0, sizeof(n));
+	n.state = state;
+	if (mounting) {
+		n.mount_count++;
+		n.last_mount = (uint64_t)time(NULL);
+	} else {
+		n.last_unmount = (uint64_t)time(NULL);
+	}
+	mount_rec_seal(&n);
+	memcpy(mr, &n, sizeof(n));
+	pmem_persist(&m->pm, mr, sizeof(*mr));
+}
+
+static int recover(struct meta *m)
+{
+	int err = journal_replay(m);
+	if (err)
+		return err == -EROFS ? set_error(err, "journal needs replay: mount read-write first")
+		                     : err;
+	err = alloc_init(m);
+	if (err)
+		return err;
+	return inode_table_scan(m);
+}
+
+int meta_open(struct meta *m, const char *path, unsigned flags)
+{
+	int rdonly = !!(flags & META_RDONLY), err;
+
+	void (*report)(void *, const char *) = m->report;
+	void *report_arg = m->report_arg;
+
+	clear_error();
+	memset(m, 0, sizeof(*m));
+	m->report = report;
+	m->report_arg = report_arg;
+	m->rdonly = rdonly;
+	err = pool_open(path, rdonly, &m->pool);
+	if (err)
+		return err;
+	memcpy(&m->sb, m->pool.base, sizeof(m->sb));
+	err = super_check(&m->sb, m->pool.size, rdonly);
+	if (err) {
+		if (m->report)
+			m->report(m->report_arg, udax_last_error());
+		goto fail;
+	}
+	if (flags & META_SHADOW) {
+		if (pmem_init_shadow(&m->pm, m->pool.base, m->pool.size) < 0) {
+			err = -ENOMEM;
+			goto fail;
+		}
+	} else {
+		pmem_init_hw(&m->pm, m->pool.base, m->pool.size);
+	}
+	pthread_mutex_init(&m->tx_lock, NULL);
+	pthread_mutex_init(&m->icache_lock, NULL);
+	m->ihash_n = 1024;
+	m->ihash = calloc(m->ihash_n, sizeof(*m->ihash));
+	m->txmem = aligned_alloc(64, (size_t)(JSLOTS + 1) * BLK);
+	if (!m->ihash || !m->txmem) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	const struct dmount *mr = (const void *)(m->pool.base + MOUNT_OFFSET);
+	m->was_clean = mount_rec_valid(mr) && mr->state == STATE_CLEAN;
+	err = recover(m);
+	if (err) {
+		if (err == -EUCLEAN)
+		{
+			char why[400];
+			snprintf(why, sizeof(why), "%s", udax_last_error());
+			set_error(err, "%s: %s (run udax fsck)", path, why);
+		}
+		goto fail;
+	}
+	if (!rdonly) {
+		write_mount_rec(m, STATE_DIRTY, 1);
+		err = meta_reap_orphans(m);
+		if (err)
+			goto fail;
+	}
+	return 0;
+fail:
+	meta_close(m);
+	return err;
+}
+
+void meta_close(struct meta *m)
+{
+	if (m->pool.base && !m->rdonly && m->bits)
+		write_mount_rec(m, STATE_CLEAN, 0);
+	icache_destroy(m);
+	alloc_fini(m);
+	free(m->txmem);
+	m->txmem = NULL;
+	pmem_fini(&m->pm);
+	pool_close(&m->pool);
+}

@@ -1,0 +1,156 @@
+/*
+ * shadow.c - the shadow persistence backend.
+ *
+ * The pool mapping is the "working" image: every store is visible there
+ * at once, as on real hardware.  A second, private "persisted" image
+ * receives a cache line only when the line was flushed and a fence
+ * followed: pmem_flush() records the line as pending, pmem_drain()
+ * copies every pending line's current content into the persisted image.
+ * Non-temporal stores are modelled as store + flush, which has the same
+ * rule (they persist at the next fence).  What a power cut leaves is
+ * exactly the persisted image; udax_shadow_save() writes it out.
+ *
+ * A fence hook lets a crash test snapshot the persisted image after
+ * every fence and later mount each snapshot.
+ */
+#include "pmem/pmem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct shadow {
+	pthread_mutex_t lock;
+	size_t len;
+	char *persisted;
+	uint64_t *pending_bits;   /* one bit per cache line */
+	size_t *pending;          /* list of pending line numbers */
+	size_t npending, cap;
+	uint64_t fences;
+	void (*hook)(uint64_t fence, void *arg);
+	void *hook_arg;
+};
+
+struct shadow *shadow_create(const void *base, size_t len)
+{
+	struct shadow *sh = calloc(1, sizeof(*sh));
+	size_t lines = (len + PMEM_LINE - 1) / PMEM_LINE;
+
+	if (!sh)
+		return NULL;
+	sh->len = len;
+	sh->persisted = malloc(len);
+	sh->pending_bits = calloc((lines + 63) / 64, 8);
+	sh->cap = 1024;
+	sh->pending = malloc(sh->cap * sizeof(size_t));
+	if (!sh->persisted || !sh->pending_bits || !sh->pending) {
+		shadow_destroy(sh);
+		return NULL;
+	}
+	memcpy(sh->persisted, base, len);
+	pthread_mutex_init(&sh->lock, NULL);
+	return sh;
+}
+
+void shadow_destroy(struct shadow *sh)
+{
+	if (!sh)
+		return;
+	free(sh->persisted);
+	free(sh->pending_bits);
+	free(sh->pending);
+	free(sh);
+}
+
+void shadow_flush(struct shadow *sh, const char *base, const void *addr, size_t len)
+{
+	size_t first = (size_t)((const char *)addr - base) / PMEM_LINE;
+	size_t last = (size_t)((const char *)addr + len - 1 - base) / PMEM_LINE;
+
+	if ((const char *)addr < base || (size_t)((const char *)addr - base) + len > sh->len)
+		return; /* not pool memory (a caller's buffer): nothing persists */
+	pthread_mutex_lock(&sh->lock);
+	for (size_t l = first; l <= last; l++) {
+		uint64_t bit = 1ull << (l % 64);
+		if (sh->pending_bits[l / 64] & bit)
+			continue;
+		sh->pending_bits[l / 64] |= bit;
+		if (sh->npending == sh->cap) {
+			size_t *n = realloc(sh->pending, 2 * sh->cap * sizeof(size_t));
+			if (!n)
+				abort(); /* test backend: out of memory is fatal */
+			sh->pending = n;
+			sh->cap *= 2;
+		}
+		sh->pending[sh->npending++] = l;
+	}
+	pthread_mutex_unlock(&sh->lock);
+}
+
+void shadow_drain(struct shadow *sh, const char *base)
+{
+	void (*hook)(uint64_t, void *);
+	void *arg;
+	uint64_t fence;
+
+	pthread_mutex_lock(&sh->lock);
+	for (size_t i = 0; i < sh->npending; i++) {
+		size_t l = sh->pending[i];
+		size_t off = l * PMEM_LINE;
+		size_t n = sh->len - off < PMEM_LINE ? sh->len - off : PMEM_LINE;
+		memcpy(sh->persisted + off, base + off, n);
+		sh->pending_bits[l / 64] &= ~(1ull << (l % 64));
+	}
+	sh->npending = 0;
+	fence = ++sh->fences;
+	hook = sh->hook;
+	arg = sh->hook_arg;
+	if (hook)
+		hook(fence, arg); /* under the lock: the image is stable */
+	pthread_mutex_unlock(&sh->lock);
+}
+
+uint64_t shadow_fences(struct shadow *sh)
+{
+	pthread_mutex_lock(&sh->lock);
+	uint64_t f = sh->fences;
+	pthread_mutex_unlock(&sh->lock);
+	return f;
+}
+
+void shadow_set_hook(struct shadow *sh, void (*hook)(uint64_t, void *), void *arg)
+{
+	pthread_mutex_lock(&sh->lock);
+	sh->hook = hook;
+	sh->hook_arg = arg;
+	pthread_mutex_unlock(&sh->lock);
+}
+
+/* Caller holds sh->lock (from a hook) or knows no drain runs. */
+static int write_image(const char *img, size_t len, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, img + off, len - off);
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		off += (size_t)n;
+	}
+	return close(fd) < 0 ? -errno : 0;
+}
+
+int shadow_save(struct shadow *sh, const char *path)
+{
+	/* Called from a fence hook too, where the lock is already held:
+	 * the persisted image only changes under the lock in drain, and a
+	 * hook runs inside drain, so reading it unlocked there is safe. */
+	return write_image(sh->persisted, sh->len, path);
+}
