@@ -46,7 +46,7 @@ static int pool_size_of(int fd, const char *path, uint64_t *size)
 int pool_open(const char *path, int rdonly, struct pool *p)
 {
 	struct stat st;
-	uint64_t size;
+	uint64_t size = 0;
 	int prot = PROT_READ | (rdonly ? 0 : PROT_WRITE);
 	int ret;
 
