@@ -267,16 +267,36 @@ int udax_info(udax_fs *fs, struct udax_info *info);
 /* Number of fences (persist barriers) issued so far. */
 uint64_t udax_shadow_fences(udax_fs *fs);
 
-/* Called after each fence with the fence's number (1, 2, ...). */
+/*
+ * udax_shadow_set_hook - call @hook at every fence, numbered 1, 2, ...,
+ * *before* the fence takes effect: the cache lines flushed since the
+ * previous fence are still pending.  Inside the hook only
+ * udax_shadow_save(), udax_shadow_save_subset() and
+ * udax_shadow_pending() may be called (the backend's lock is held).
+ * NULL removes the hook.  -EINVAL without the "shadow" option.
+ */
 typedef void (*udax_fence_hook)(udax_fs *fs, uint64_t fence, void *arg);
 int udax_shadow_set_hook(udax_fs *fs, udax_fence_hook hook, void *arg);
 
 /*
  * udax_shadow_save - write the persisted image (what would survive a
  * power cut right now) to the file @path.  Returns 0 or -errno.
- * -EINVAL if the pool is not mounted with "shadow".
+ * -EINVAL if the pool is not mounted with "shadow".  Outside a hook,
+ * call it while no other thread is using the file system.
  */
 int udax_shadow_save(udax_fs *fs, const char *path);
+
+/*
+ * udax_shadow_save_subset - inside a fence hook: the persisted image
+ * plus a subset of the pending lines chosen pseudo-randomly by @seed
+ * (0: none, UINT64_MAX: all of them, i.e. the state after the fence).
+ * Models a power cut just before the fence, when any subset of the
+ * lines written back may already be on media.
+ */
+int udax_shadow_save_subset(udax_fs *fs, const char *path, uint64_t seed);
+
+/* Inside a fence hook: how many cache lines are pending. */
+size_t udax_shadow_pending(udax_fs *fs);
 
 #ifdef __cplusplus
 }

@@ -218,3 +218,15 @@ int udax_shadow_save(udax_fs *fs, const char *path)
 		return -EINVAL;
 	return shadow_save(fs->m.pm.sh, path);
 }
+
+int udax_shadow_save_subset(udax_fs *fs, const char *path, uint64_t seed)
+{
+	if (!fs->m.pm.sh)
+		return -EINVAL;
+	return shadow_save_subset(fs->m.pm.sh, path, seed);
+}
+
+size_t udax_shadow_pending(udax_fs *fs)
+{
+	return fs->m.pm.sh ? shadow_pending(fs->m.pm.sh) : 0;
+}

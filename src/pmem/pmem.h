@@ -59,6 +59,8 @@ void shadow_drain(struct shadow *sh, const char *base);
 uint64_t shadow_fences(struct shadow *sh);
 void shadow_set_hook(struct shadow *sh, void (*hook)(uint64_t fence, void *arg), void *arg);
 int shadow_save(struct shadow *sh, const char *path);
+int shadow_save_subset(struct shadow *sh, const char *path, uint64_t seed);
+size_t shadow_pending(struct shadow *sh);
 struct shadow *shadow_create(const void *base, size_t len);
 void shadow_destroy(struct shadow *sh);
 

@@ -32,7 +32,15 @@ struct shadow {
 	uint64_t fences;
 	void (*hook)(uint64_t fence, void *arg);
 	void *hook_arg;
+	const char *base;         /* working image, for subset saves */
 };
+
+static void copy_line(struct shadow *sh, const char *from, char *to, size_t l)
+{
+	size_t off = l * PMEM_LINE;
+	size_t n = sh->len - off < PMEM_LINE ? sh->len - off : PMEM_LINE;
+	memcpy(to + off, from + off, n);
+}
 
 struct shadow *shadow_create(const void *base, size_t len)
 {
@@ -92,24 +100,17 @@ void shadow_flush(struct shadow *sh, const char *base, const void *addr, size_t 
 
 void shadow_drain(struct shadow *sh, const char *base)
 {
-	void (*hook)(uint64_t, void *);
-	void *arg;
-	uint64_t fence;
-
 	pthread_mutex_lock(&sh->lock);
+	sh->fences++;
+	sh->base = base;
+	if (sh->hook)
+		sh->hook(sh->fences, sh->hook_arg); /* before: pending lines still pending */
 	for (size_t i = 0; i < sh->npending; i++) {
 		size_t l = sh->pending[i];
-		size_t off = l * PMEM_LINE;
-		size_t n = sh->len - off < PMEM_LINE ? sh->len - off : PMEM_LINE;
-		memcpy(sh->persisted + off, base + off, n);
+		copy_line(sh, base, sh->persisted, l);
 		sh->pending_bits[l / 64] &= ~(1ull << (l % 64));
 	}
 	sh->npending = 0;
-	fence = ++sh->fences;
-	hook = sh->hook;
-	arg = sh->hook_arg;
-	if (hook)
-		hook(fence, arg); /* under the lock: the image is stable */
 	pthread_mutex_unlock(&sh->lock);
 }
 
@@ -153,4 +154,36 @@ int shadow_save(struct shadow *sh, const char *path)
 	 * the persisted image only changes under the lock in drain, and a
 	 * hook runs inside drain, so reading it unlocked there is safe. */
 	return write_image(sh->persisted, sh->len, path);
+}
+
+/* The persisted image plus a subset of the lines flushed since the last
+ * fence: each pending line is included when its bit in a xorshift
+ * sequence seeded by @seed is set.  seed 0 includes none, UINT64_MAX
+ * all.  Models a power cut just before a fence, when any subset of the
+ * written-back lines may have reached media.  Only valid in a hook. */
+int shadow_save_subset(struct shadow *sh, const char *path, uint64_t seed)
+{
+	char *img = malloc(sh->len);
+	uint64_t x = seed;
+
+	if (!img)
+		return -ENOMEM;
+	memcpy(img, sh->persisted, sh->len);
+	for (size_t i = 0; i < sh->npending && seed && sh->base; i++) {
+		int take = 1;
+		if (seed != UINT64_MAX) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			take = (int)(x & 1);
+		}
+		if (take)
+			copy_line(sh, sh->base, img, sh->pending[i]);
+	}
+	int err = write_image(img, sh->len, path);
+	free(img);
+	return err;
+}
+
+size_t shadow_pending(struct shadow *sh)
+{
+	return sh->npending; /* in a hook: the lock is held by drain */
 }
