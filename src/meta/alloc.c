@@ -133,18 +133,34 @@ static uint64_t free_run(struct meta *m, uint64_t s, uint64_t max)
 	return n;
 }
 
-static uint64_t first_free_in_group(struct meta *m, uint64_t g)
+/* In group @g, the first free run of at least @want blocks, else the
+ * start of the longest run; UINT64_MAX if the group is full. */
+static uint64_t best_run_in_group(struct meta *m, uint64_t g, uint64_t want, uint64_t *len)
 {
-	uint64_t s = g * GROUP, e = s + GROUP;
+	uint64_t s = g * GROUP, e = s + GROUP, best = UINT64_MAX, best_len = 0;
 
 	if (s < m->sb.data_start)
 		s = m->sb.data_start;
 	if (e > m->sb.nblocks)
 		e = m->sb.nblocks;
-	for (uint64_t b = s; b < e; b++)
-		if (!test_bit(m->bits, b))
+	for (uint64_t b = s; b < e;) {
+		if (test_bit(m->bits, b)) {
+			b++;
+			continue;
+		}
+		uint64_t n = free_run(m, b, e - b);
+		if (n >= want) {
+			*len = n;
 			return b;
-	return UINT64_MAX;
+		}
+		if (n > best_len) {
+			best = b;
+			best_len = n;
+		}
+		b += n;
+	}
+	*len = best_len;
+	return best;
 }
 
 /* Choose where to allocate; returns the first block or UINT64_MAX. */
@@ -157,14 +173,17 @@ static uint64_t pick_start(struct meta *m, uint64_t want, uint64_t goal, unsigne
 			if (m->group_free[g] == GROUP && (g + 1) * GROUP <= m->sb.nblocks)
 				return g * GROUP;
 	}
-	/* partly used groups first, then any */
-	for (int pass = 0; pass < 2; pass++) {
+	/* Partly used groups that can hold the whole request, then whole
+	 * free groups, then the best run anywhere. */
+	for (int pass = 0; pass < 3; pass++) {
 		for (uint64_t g = 0; g < m->ngroups; g++) {
 			uint32_t f = m->group_free[g];
-			if (f == 0 || (pass == 0 && f == GROUP))
+			uint64_t len;
+			if (f == 0 || (pass == 0 && (f == GROUP || f < want)) ||
+			    (pass == 1 && f != GROUP))
 				continue;
-			uint64_t b = first_free_in_group(m, g);
-			if (b != UINT64_MAX)
+			uint64_t b = best_run_in_group(m, g, want, &len);
+			if (b != UINT64_MAX && (pass == 2 || len >= want || len == f))
 				return b;
 		}
 	}
