@@ -27,7 +27,8 @@ void xmap_free(struct xmap *xm)
 	for (uint32_t i = 0; i < xm->n; i++)
 		free(xm->leaf[i]);
 	free(xm->leaf);
-	memset(xm, 0, sizeof(*xm));
+	xm->leaf = NULL;
+	xm->n = xm->cap = 0;
 }
 
 static int xmap_reserve(struct xmap *xm, uint32_t n)
@@ -37,12 +38,14 @@ static int xmap_reserve(struct xmap *xm, uint32_t n)
 	uint32_t cap = xm->cap ? xm->cap : 4;
 	while (cap < n)
 		cap *= 2;
+	pthread_rwlock_wrlock(&xm->lock);  /* realloc may move the array */
 	void *p = realloc(xm->leaf, cap * sizeof(*xm->leaf));
-	if (!p)
-		return -ENOMEM;
-	xm->leaf = p;
-	xm->cap = cap;
-	return 0;
+	if (p) {
+		xm->leaf = p;
+		xm->cap = cap;
+	}
+	pthread_rwlock_unlock(&xm->lock);
+	return p ? 0 : -ENOMEM;
 }
 
 static int leaf_valid(struct meta *m, const struct dleaf *l, uint64_t owner,
@@ -114,8 +117,8 @@ static uint32_t leaf_for(const struct xmap *xm, uint64_t lblk)
 	return lo;
 }
 
-int xmap_lookup(const struct xmap *xm, uint64_t lblk, struct dextent *ext,
-                uint64_t *next)
+static int lookup_locked(const struct xmap *xm, uint64_t lblk, struct dextent *ext,
+                         uint64_t *next)
 {
 	*next = UINT64_MAX;
 	if (xm->n == 0)
@@ -143,12 +146,25 @@ int xmap_lookup(const struct xmap *xm, uint64_t lblk, struct dextent *ext,
 	return 0;
 }
 
-uint64_t xmap_end(const struct xmap *xm)
+int xmap_lookup(struct xmap *xm, uint64_t lblk, struct dextent *ext, uint64_t *next)
 {
-	if (xm->n == 0)
-		return 0;
-	const struct xleaf *l = xm->leaf[xm->n - 1];
-	return l->ext[l->count - 1].lblk + l->ext[l->count - 1].len;
+	pthread_rwlock_rdlock(&xm->lock);
+	int r = lookup_locked(xm, lblk, ext, next);
+	pthread_rwlock_unlock(&xm->lock);
+	return r;
+}
+
+uint64_t xmap_end(struct xmap *xm)
+{
+	uint64_t end = 0;
+
+	pthread_rwlock_rdlock(&xm->lock);
+	if (xm->n) {
+		const struct xleaf *l = xm->leaf[xm->n - 1];
+		end = l->ext[l->count - 1].lblk + l->ext[l->count - 1].len;
+	}
+	pthread_rwlock_unlock(&xm->lock);
+	return end;
 }
 
 /* ---- replacing a run of leaves ---- */
@@ -182,10 +198,12 @@ static void xedit_done(struct meta *m, void *arg, int committed)
 			if (!kept)
 				free(ed->new[q]);
 		}
+		pthread_rwlock_wrlock(&xm->lock);
 		memmove(&xm->leaf[ed->at + ed->nold], &xm->leaf[ed->at + ed->nnew],
 		        (xm->n - ed->at - ed->nnew) * sizeof(*xm->leaf));
 		memcpy(&xm->leaf[ed->at], ed->old, ed->nold * sizeof(*xm->leaf));
 		xm->n = xm->n - ed->nnew + ed->nold;
+		pthread_rwlock_unlock(&xm->lock);
 	}
 	free(ed->old);
 	free(ed->new);
@@ -323,9 +341,11 @@ static int xmap_replace(struct tx *tx, struct inode *ip, uint32_t i, uint32_t j,
 			write_leaf(tx, ed->new[t], ip->ino);
 	}
 	/* swap in memory; the callback undoes it on abort */
+	pthread_rwlock_wrlock(&xm->lock);
 	memmove(&xm->leaf[i + m], &xm->leaf[j], (xm->n - j) * sizeof(*xm->leaf));
 	memcpy(&xm->leaf[i], ed->new, m * sizeof(*xm->leaf));
 	xm->n = xm->n - nold + m;
+	pthread_rwlock_unlock(&xm->lock);
 	ed->ip = ip;
 	ed->at = i;
 	ed->nold = nold;

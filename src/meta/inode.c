@@ -121,12 +121,16 @@ static struct inode *inode_new(uint64_t ino)
 		return NULL;
 	ip->ino = ino;
 	pthread_rwlock_init(&ip->rw, NULL);
+	pthread_rwlock_init(&ip->xm.lock, NULL);
 	return ip;
 }
 
-static void inode_destroy(struct inode *ip)
+static void inode_destroy(struct meta *m, struct inode *ip)
 {
+	if (ip->upper && m->upper_free)
+		m->upper_free(ip->upper);
 	xmap_free(&ip->xm);
+	pthread_rwlock_destroy(&ip->xm.lock);
 	dir_free(ip->dc);
 	pthread_rwlock_destroy(&ip->rw);
 	free(ip);
@@ -182,9 +186,10 @@ struct inode *iget(struct meta *m, uint64_t ino, int *err)
 		return NULL;
 	}
 	ip->d = *d;
+	atomic_store(&ip->vsize, d->size);
 	int e = xmap_load(m, ip);
 	if (e < 0) {
-		inode_destroy(ip);
+		inode_destroy(m, ip);
 		pthread_mutex_unlock(&m->icache_lock);
 		*err = e;
 		return NULL;
@@ -236,7 +241,7 @@ static void undo_ialloc(struct meta *m, void *arg, int committed)
 	pthread_mutex_lock(&m->icache_lock);
 	icache_remove(m, ip);
 	pthread_mutex_unlock(&m->icache_lock);
-	inode_destroy(ip);
+	inode_destroy(m, ip);
 }
 
 static uint64_t find_free_ino(struct meta *m)
@@ -305,7 +310,7 @@ static void finish_ifree(struct meta *m, void *arg, int committed)
 	pthread_mutex_lock(&m->icache_lock);
 	icache_remove(m, ip);
 	pthread_mutex_unlock(&m->icache_lock);
-	inode_destroy(ip);
+	inode_destroy(m, ip);
 }
 
 /* Free an inode whose blocks are already gone; the slot becomes zero.
@@ -328,7 +333,7 @@ void icache_destroy(struct meta *m)
 		struct inode *ip = m->ihash[h];
 		while (ip) {
 			struct inode *next = ip->hnext;
-			inode_destroy(ip);
+			inode_destroy(m, ip);
 			ip = next;
 		}
 	}

@@ -124,6 +124,7 @@ static void copy_inodes_into_buffers(struct tx *tx)
 		struct dinode *slot = (struct dinode *)(b + ((ip->ino - 1) % INODES_PER_BLOCK) * INODE_SIZE);
 		*slot = ip->d;
 		ip->times_dirty = 0;
+		atomic_store(&ip->vsize, ip->d.size);
 	}
 }
 

@@ -23,6 +23,7 @@
 #define UDAX_META_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "media/layout.h"
@@ -40,9 +41,13 @@ struct xleaf {
 	struct dextent ext[LEAF_CAP];
 };
 
+/* Lookups take @lock shared; changes (always inside a transaction, so
+ * already serialised by tx_lock) take it exclusively only while they
+ * swap leaves, so page faults can look up blocks while a write runs. */
 struct xmap {
 	struct xleaf **leaf;
 	uint32_t n, cap;
+	pthread_rwlock_t lock;
 };
 
 /* ---- directories ---- */
@@ -76,6 +81,8 @@ struct inode {
 	struct xmap xm;
 	struct dircache *dc;      /* directories, once loaded */
 	struct inode *hnext;
+	_Atomic uint64_t vsize;   /* size as committed, for lock-free readers (faults) */
+	void *upper;              /* the dax layer's per-inode state, or NULL */
 };
 
 /* ---- transactions ---- */
@@ -121,6 +128,9 @@ struct meta {
 	pthread_mutex_t icache_lock;
 	struct inode **ihash;
 	uint64_t ihash_n;
+
+	/* frees an inode's ->upper when the inode is destroyed */
+	void (*upper_free)(void *upper);
 
 	/* problems found while opening in fsck mode */
 	void (*report)(void *arg, const char *msg);
@@ -179,7 +189,7 @@ int xmap_load(struct meta *m, struct inode *ip);
 void xmap_free(struct xmap *xm);
 /* Mapping at @lblk: returns 1 and the covering extent, or 0 and the
  * first mapped block after @lblk in *next (UINT64_MAX if none). */
-int xmap_lookup(const struct xmap *xm, uint64_t lblk, struct dextent *ext,
+int xmap_lookup(struct xmap *xm, uint64_t lblk, struct dextent *ext,
                 uint64_t *next);
 int xmap_insert(struct tx *tx, struct inode *ip, uint64_t lblk, uint64_t pblk,
                 uint32_t len);
@@ -187,7 +197,7 @@ int xmap_insert(struct tx *tx, struct inode *ip, uint64_t lblk, uint64_t pblk,
  * set to where the unmapped part begins (== s when finished). */
 int xmap_remove(struct tx *tx, struct inode *ip, uint64_t s, uint64_t e,
                 uint32_t max, uint64_t *done);
-uint64_t xmap_end(const struct xmap *xm);  /* first block past the last extent */
+uint64_t xmap_end(struct xmap *xm);  /* first block past the last extent */
 
 /* directories (dir.c) */
 int dir_load(struct meta *m, struct inode *dp);
