@@ -152,7 +152,8 @@ ssize_t udax_pwrite(udax_fs *fs, int fd, const void *buf, size_t len,
  * SEEK_DATA/SEEK_HOLE follow the extent map; -ENXIO past EOF. */
 off_t udax_lseek(udax_fs *fs, int fd, off_t off, int whence);
 
-/* Make the file's data and metadata durable.  fdatasync skips
+/* Make the file's data and metadata durable, including every page
+ * stored to through a mapping since the last flush.  fdatasync skips
  * timestamps that are not needed to read the data back. */
 int udax_fsync(udax_fs *fs, int fd);
 int udax_fdatasync(udax_fs *fs, int fd);
@@ -183,6 +184,55 @@ int udax_fallocate(udax_fs *fs, int fd, int mode, off_t off, off_t len);
 struct stat;
 int udax_stat(udax_fs *fs, const char *path, struct stat *st);
 int udax_fstat(udax_fs *fs, int fd, struct stat *st);
+
+/* ------------------------------------------------------------------ */
+/* Mappings: direct access to pool blocks                             */
+/* ------------------------------------------------------------------ */
+
+/* udax_mmap flag: a write fault that allocates commits the allocation
+ * before it returns, so stores flushed with CPU instructions alone are
+ * never lost to a missing block mapping (MAP_SYNC's promise).  Every
+ * udax allocation commits at once today; the flag records the intent
+ * and is refused on MAP_PRIVATE. */
+#define UDAX_MAP_SYNC 0x80000
+
+/*
+ * udax_mmap - map @len bytes of file @fd from offset @off.
+ * @prot:  PROT_READ and/or PROT_WRITE.
+ * @flags: MAP_SHARED (or MAP_SHARED_VALIDATE) or MAP_PRIVATE, with
+ *         optional UDAX_MAP_SYNC, MAP_POPULATE, MAP_NORESERVE.
+ * @out:   receives the address (chosen by udax, 2 MiB-congruent with
+ *         @off so aligned runs can be served as one 2 MiB fault).
+ *
+ * Page faults on the mapping are served by udax (a SIGSEGV handler is
+ * installed at the first call; faults outside udax mappings go to the
+ * handler that was there before, or take the default action).  Holes
+ * read as zeros through a shared zero page; the first store to a page
+ * allocates a block (for holes) and marks the page dirty, so fsync and
+ * msync flush exactly the pages stored to.  An access at or beyond the
+ * page past end of file raises SIGBUS; a store to a PROT_READ mapping is
+ * an ordinary SIGSEGV.  MAP_PRIVATE stores never reach the file.
+ *
+ * Returns 0 or -EBADF, -EINVAL (len 0, unaligned @off, bad or
+ * unsupported flags or prot, MAP_FIXED), -EOVERFLOW (off + len past the
+ * 16 TiB limit), -EACCES (write-only fd, or PROT_WRITE|MAP_SHARED on a
+ * read-only fd), -ENODEV (a directory), -EROFS, -ENOMEM.
+ *
+ * Limits: install an application SIGSEGV handler before the first
+ * udax_mmap (udax chains to it); one installed later replaces udax's.
+ * munmap works on whole mappings only.
+ */
+int udax_mmap(udax_fs *fs, int fd, size_t len, int prot, int flags, off_t off, void **out);
+
+/* Remove a whole mapping made by udax_mmap (@addr and @len as given or
+ * returned).  -EINVAL for anything else; nothing else is touched. */
+int udax_munmap(udax_fs *fs, void *addr, size_t len);
+
+/* Flush the pages of [addr, addr+len) stored to through the mapping.
+ * @flags: MS_SYNC or MS_ASYNC (both flush at once), MS_INVALIDATE
+ * (accepted; nothing to do on DAX).  -EINVAL for an unaligned @addr or
+ * bad flags, -ENOMEM if the range is not within one udax mapping. */
+int udax_msync(udax_fs *fs, void *addr, size_t len, int flags);
 
 /* ------------------------------------------------------------------ */
 /* Namespace                                                          */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/fs.h"
+#include "dax/dax.h"
 
 #define OPEN_FLAGS_OK (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_SYNC | \
                        O_DSYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | \
@@ -161,6 +162,11 @@ int udax_open(udax_fs *fs, const char *path, int flags, mode_t mode)
 	f = calloc(1, sizeof(*f));
 	if (!f) {
 		release_inode(fs, ip);
+		return -ENOMEM;
+	}
+	if (S_ISREG(ip->d.mode) && !dax_inode_get(&fs->m, ip, fs->m.pool.fd, fs->write_lock)) {
+		release_inode(fs, ip);
+		free(f);
 		return -ENOMEM;
 	}
 	f->ip = ip;
@@ -314,10 +320,15 @@ static int sync_common(udax_fs *fs, int fd, int datasync)
 		return -EBADF;
 	if (fs->m.rdonly)
 		return 0;
-	pthread_rwlock_wrlock(&f->ip->rw);
-	/* pwrite data is already persistent; make sure of the fence */
+	/* pwrite data is already persistent; stores made through mappings
+	 * are flushed here.  No inode lock: writeback works entry by entry
+	 * and must not stop faults or writers for long. */
+	int err = f->ip->upper ? dax_writeback(f->ip->upper, 0, UINT64_C(1) << 32) : 0;
 	pmem_drain(&fs->m.pm);
-	int err = inode_sync_times(fs, f->ip, datasync);
+	if (err)
+		return err;
+	pthread_rwlock_wrlock(&f->ip->rw);
+	err = inode_sync_times(fs, f->ip, datasync);
 	pthread_rwlock_unlock(&f->ip->rw);
 	return err;
 }

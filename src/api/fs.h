@@ -41,6 +41,7 @@ struct udax_fs {
 	struct udax_fs *next_mounted;
 	udax_fence_hook hook;
 	void *hook_arg;
+	struct umap *maps;      /* udax_mmap mappings (fd_lock) */
 };
 
 struct udax_dir {
@@ -69,9 +70,12 @@ void walk_done(udax_fs *fs, struct walk *w);
 struct dcent *walk_entry_of(struct walk *w);
 int path_lookup(udax_fs *fs, const char *path, struct inode **out);
 
+/* mappings (mmap.c) */
+struct umap;
+void unmap_all(udax_fs *fs);
+
 /* data (rw.c) */
 void zero_tail_gap(udax_fs *fs, struct inode *ip, uint64_t old_size);
 int set_size(udax_fs *fs, struct inode *ip, uint64_t size, int zero_gap);
-ssize_t alloc_zeroed(udax_fs *fs, struct inode *ip, uint64_t b, uint64_t hole_end);
 
 #endif

@@ -121,6 +121,7 @@ int udax_unmount(udax_fs *fs)
 {
 	if (!fs)
 		return -EINVAL;
+	unmap_all(fs);
 	for (int fd = 0; fd < fs->nfds; fd++)
 		if (fs->fds[fd])
 			udax_close(fs, fd);

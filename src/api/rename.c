@@ -185,8 +185,13 @@ static int rename_locked(udax_fs *fs, const char *from, const char *to,
 	if (!r->fe)
 		return -ENOENT;
 	r->te = walk_entry_of(&r->to);
-	if (r->fe == r->te)
-		return 0; /* same entry: nothing to do */
+	if (r->fe == r->te) { /* same entry: nothing to do, but rename(2)'s errors hold */
+		if (flags & UDAX_RENAME_NOREPLACE)
+			return -EEXIST;
+		if ((r->from.trailing_slash || r->to.trailing_slash) && r->fe->type != DT_DIR_)
+			return -ENOTDIR;
+		return 0;
+	}
 	r->fi = iget(&fs->m, r->fe->ino, &err);
 	if (!r->fi)
 		return err;

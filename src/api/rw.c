@@ -1,30 +1,76 @@
 /*
- * rw.c - the data path without mappings: pread, pwrite, read, write.
+ * rw.c - the data path: pread, pwrite, read, write.
  *
  * Reads copy from pool blocks and produce zeros for holes, under the
  * inode's rw lock shared.  Writes hold it exclusively.  Overwrites of
  * mapped blocks copy with flushing stores and need no transaction.
  * Filling a hole allocates a run of blocks inside a journal transaction,
  * writes the data (and zeroes the rest of any partial block), fences,
- * and only then commits the allocation together with the new size, so
- * a crash can never expose a block's old contents.  Every write fences
+ * and only then commits the allocation together with the new size, so a
+ * crash never exposes a block's old contents.  Every write fences
  * before it returns: its data is persistent when the call returns.
+ *
+ * Against page faults (the mount's write_lock=):
+ *   entry      (default) after allocating, evict zero-page entries of
+ *              the new blocks only (rules a-c in dax/dax.h);
+ *   exclusive  hold the invalidate lock exclusively for the whole
+ *              write: no fault runs meanwhile (the 2016 mail's cure 1);
+ *   flush      write, then under a short exclusive hold flush the range's
+ *              dirty pages and drop its (now clean) entries (cure 2);
+ *   range      lock every entry of the written range for the whole copy
+ *              (cure 3 taken literally).
+ * Copies from and to the caller's buffer may fault (the buffer can be a
+ * udax mapping, even of the same range): they bail out, the locks are
+ * dropped, the page is faulted in and the call goes on where it was.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "api/fs.h"
+#include "dax/dax.h"
+#include "util/sched.h"
 
 /* Largest run allocated (and copied) inside one transaction, in blocks:
  * bounds how long tx_lock is held by one big write. */
 #define MAX_ALLOC_RUN 4096u
 
+struct wstate {
+	udax_fs *fs;
+	struct ufile *f;
+	struct inode *ip;
+	struct dax_inode *di;
+	const char *src;
+	uint64_t start, end;
+	void *fault_addr;        /* the source faulted here: fault it in, retry */
+	int efault;
+};
+
 static char *block_addr(udax_fs *fs, uint64_t pblk)
 {
 	return meta_block(&fs->m, pblk);
+}
+
+static void pm_copy(void *arg, void *dst, const void *src, size_t n)
+{
+	pmem_memcpy(arg, dst, src, n);
+}
+
+/* Copy from the caller's buffer into the pool; returns bytes copied,
+ * short when the source faulted (ws->fault_addr set). */
+static size_t copy_in(struct wstate *ws, char *dst, const char *src, size_t n)
+{
+	void *fa;
+	int efault;
+	size_t done = vm_copy(dst, src, n, pm_copy, &ws->fs->m.pm, &fa, &efault);
+	if (done < n) {
+		ws->fault_addr = fa;
+		ws->efault = efault;
+	}
+	return done;
 }
 
 /* Bytes [old_size, end of its block) may hold stale data left by a
@@ -41,10 +87,47 @@ void zero_tail_gap(udax_fs *fs, struct inode *ip, uint64_t old_size)
 	pmem_drain(&fs->m.pm);
 }
 
+/* ---- reads ---- */
+
+static ssize_t read_locked(udax_fs *fs, struct inode *ip, char *out, uint64_t pos,
+                           uint64_t len, void **fault_addr, int *efault)
+{
+	uint64_t start = pos, size = ip->d.size;
+	uint64_t end = pos + len < size ? pos + len : size;
+
+	while (pos < end) {
+		struct dextent x;
+		uint64_t next, b = pos / BLK, in = pos % BLK, n, done;
+		if (xmap_lookup(&ip->xm, b, &x, &next)) {
+			n = (x.lblk + x.len) * BLK - pos;
+			n = n < end - pos ? n : end - pos;
+			done = vm_copy(out, block_addr(fs, x.pblk + (b - x.lblk)) + in, n, NULL, NULL,
+			               fault_addr, efault);
+		} else {
+			n = next == UINT64_MAX ? end - pos : next * BLK - pos;
+			n = n < end - pos ? n : end - pos;
+			static const char zeros[BLK];
+			done = 0;
+			while (done < n) {
+				size_t c = n - done < BLK ? n - done : BLK;
+				size_t k = vm_copy(out + done, zeros, c, NULL, NULL, fault_addr, efault);
+				done += k;
+				if (k < c)
+					break;
+			}
+		}
+		out += done;
+		pos += done;
+		if (done < n)
+			break;
+	}
+	return (ssize_t)(pos - start);
+}
+
 ssize_t udax_pread(udax_fs *fs, int fd, void *buf, size_t len, off_t off)
 {
 	struct ufile *f = fd_get(fs, fd);
-	char *out = buf;
+	uint64_t total = 0;
 
 	if (!f)
 		return -EBADF;
@@ -56,59 +139,70 @@ ssize_t udax_pread(udax_fs *fs, int fd, void *buf, size_t len, off_t off)
 		return -EINVAL;
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
-	struct inode *ip = f->ip;
-	pthread_rwlock_rdlock(&ip->rw);
-	uint64_t pos = (uint64_t)off, size = ip->d.size;
-	uint64_t end = pos + len < size ? pos + len : size;
-	while (pos < end) {
-		struct dextent x;
-		uint64_t next, b = pos / BLK, in = pos % BLK, n;
-		if (xmap_lookup(&ip->xm, b, &x, &next)) {
-			n = (x.lblk + x.len) * BLK - pos;
-			n = n < end - pos ? n : end - pos;
-			memcpy(out, block_addr(fs, x.pblk + (b - x.lblk)) + in, n);
-		} else {
-			n = next == UINT64_MAX ? end - pos : next * BLK - pos;
-			n = n < end - pos ? n : end - pos;
-			memset(out, 0, n);
-		}
-		out += n;
-		pos += n;
+	for (;;) {
+		void *fa = NULL;
+		int efault = 0;
+		pthread_rwlock_rdlock(&f->ip->rw);
+		ssize_t r = read_locked(fs, f->ip, (char *)buf + total, (uint64_t)off + total,
+		                        len - total, &fa, &efault);
+		uint64_t size = f->ip->d.size;
+		pthread_rwlock_unlock(&f->ip->rw);
+		total += (uint64_t)r;
+		if (!fa || (uint64_t)off + total >= size || total == len)
+			break;
+		if (efault || vm_prefault(fa, 1) < 0)
+			return total ? (ssize_t)total : -EFAULT;
 	}
-	pthread_rwlock_unlock(&ip->rw);
-	return (ssize_t)(pos > (uint64_t)off ? pos - (uint64_t)off : 0);
+	return (ssize_t)total;
 }
 
-/* Commit a new size (and times) in a transaction of its own. */
+/* ---- size ---- */
+
+/* Commit a new size (and times) in a transaction of its own.  Shrinking
+ * removes every mapping of the pages past the new end first. */
 int set_size(udax_fs *fs, struct inode *ip, uint64_t size, int zero_gap)
 {
 	struct tx tx;
+	struct dax_inode *di = ip->upper;
 	uint64_t old = ip->d.size;
 
 	if (size > old && zero_gap)
 		zero_tail_gap(fs, ip, old);
+	if (size < old && di)
+		pthread_rwlock_wrlock(&di->inval);
 	tx_begin(&fs->m, &tx);
 	struct dinode *d = tx_inode(&tx, ip);
-	if (!d) {
+	int err = -E2BIG;
+	if (d) {
+		d->size = size;
+		d->mtime_ns = d->ctime_ns = now_ns();
+		err = tx_commit(&tx);
+	} else {
 		tx_abort(&tx);
-		return -E2BIG;
 	}
-	d->size = size;
-	d->mtime_ns = d->ctime_ns = now_ns();
-	int err = tx_commit(&tx);
-	if (err || size >= old)
-		return err;
-	/* Shrunk: the size is durable; free what lies past it. */
-	return meta_unmap(&fs->m, ip, (size + BLK - 1) / BLK, UINT64_C(1) << 32);
+	if (!err && size < old) {
+		uint64_t first = (size + BLK - 1) / BLK;
+		if (di)
+			dax_invalidate(di, first, UINT64_C(1) << 32);
+		sched_point("truncate:before-free");
+		/* Shrunk: the size is durable; free what lies past it. */
+		err = meta_unmap(&fs->m, ip, first, UINT64_C(1) << 32);
+	}
+	if (size < old && di)
+		pthread_rwlock_unlock(&di->inval);
+	return err;
 }
 
-/* Fill the hole at @pos with newly allocated blocks holding @src. */
-static ssize_t write_hole(udax_fs *fs, struct inode *ip, const char *src,
-                          uint64_t pos, uint64_t end, uint64_t hole_end)
+/* ---- writes ---- */
+
+/* Fill the hole at @pos with newly allocated blocks holding the data. */
+static ssize_t write_hole(struct wstate *ws, uint64_t pos, uint64_t hole_end)
 {
+	udax_fs *fs = ws->fs;
+	struct inode *ip = ws->ip;
 	struct tx tx;
 	struct dextent prev;
-	uint64_t b = pos / BLK, nx, pblk, goal = 0;
+	uint64_t b = pos / BLK, nx, pblk, goal = 0, end = ws->end;
 	uint64_t want = (end + BLK - 1) / BLK - b;
 
 	if (want > hole_end - b)
@@ -127,7 +221,10 @@ static ssize_t write_hole(udax_fs *fs, struct inode *ip, const char *src,
 	char *base = block_addr(fs, pblk);
 	/* zero what this write does not cover, then copy */
 	pmem_memset(&fs->m.pm, base, 0, pos % BLK);
-	pmem_memcpy(&fs->m.pm, base + pos % BLK, src, stop - pos);
+	if (copy_in(ws, base + pos % BLK, ws->src + (pos - ws->start), stop - pos) < stop - pos) {
+		tx_abort(&tx);   /* the blocks go back; retry after the fault */
+		return 0;
+	}
 	pmem_memset(&fs->m.pm, base + (stop - b * BLK), 0, run_end - stop);
 	pmem_drain(&fs->m.pm);
 	int err = xmap_insert(&tx, ip, b, pblk, (uint32_t)got);
@@ -141,54 +238,124 @@ static ssize_t write_hole(udax_fs *fs, struct inode *ip, const char *src,
 		d->size = stop;
 	d->mtime_ns = d->ctime_ns = now_ns();
 	err = tx_commit(&tx);
-	return err ? err : (ssize_t)(stop - pos);
+	if (err)
+		return err;
+	sched_point("write:allocated");
+	if (ws->di && ws->di->write_lock == WL_ENTRY)
+		dax_evict_zero(ws->di, b, (uint64_t)got);   /* rule b */
+	return (ssize_t)(stop - pos);
 }
 
-static ssize_t write_locked(udax_fs *fs, struct ufile *f, const char *src,
-                            uint64_t pos, uint64_t len)
+/* Write [pos, end); returns bytes written or -errno. */
+static ssize_t write_range(struct wstate *ws, uint64_t pos)
 {
-	struct inode *ip = f->ip;
-	uint64_t start = pos, end = pos + len, old_size = ip->d.size;
+	uint64_t start = pos;
 	ssize_t err = 0;
 
-	if (pos > old_size || (end > old_size && old_size % BLK))
-		zero_tail_gap(fs, ip, old_size);
-	while (pos < end) {
+	while (pos < ws->end) {
 		struct dextent x;
 		uint64_t next, b = pos / BLK;
-		if (xmap_lookup(&ip->xm, b, &x, &next)) {
+		if (xmap_lookup(&ws->ip->xm, b, &x, &next)) {
 			uint64_t n = (x.lblk + x.len) * BLK - pos;
-			n = n < end - pos ? n : end - pos;
-			pmem_memcpy(&fs->m.pm, block_addr(fs, x.pblk + (b - x.lblk)) + pos % BLK,
-			            src + (pos - start), n);
-			pos += n;
+			n = n < ws->end - pos ? n : ws->end - pos;
+			size_t done = copy_in(ws, block_addr(ws->fs, x.pblk + (b - x.lblk)) + pos % BLK,
+			                      ws->src + (pos - ws->start), n);
+			pos += done;
+			if (done < n)
+				break;
 			continue;
 		}
-		err = write_hole(fs, ip, src + (pos - start), pos, end, next == UINT64_MAX ? (UINT64_C(1) << 32) : next);
-		if (err < 0)
+		err = write_hole(ws, pos, next == UINT64_MAX ? (UINT64_C(1) << 32) : next);
+		if (err <= 0)
 			break;
 		pos += (uint64_t)err;
 	}
-	pmem_drain(&fs->m.pm);
-	if (pos > ip->d.size) {
-		int e = set_size(fs, ip, pos, 0);
-		if (e && pos == start)
-			return e;
+	pmem_drain(&ws->fs->m.pm);
+	return pos > start ? (ssize_t)(pos - start) : (err < 0 ? err : 0);
+}
+
+/* write_lock=range: hold every entry of [b, e) across the copy. */
+struct held {
+	uint64_t at, e;
+};
+
+static struct held *lock_range(struct dax_inode *di, uint64_t b, uint64_t e, size_t *n)
+{
+	struct held *h = malloc((e - b + 1) * sizeof(*h));
+	*n = 0;
+	for (uint64_t pg = b; h && pg < e;) {
+		uint64_t v, at;
+		if (entry_lock(di, pg, 0, &v, &at) < 0)
+			break;
+		h[(*n)++] = (struct held){ at, v };
+		pg = (v & E_PMD) ? at + PMD_PAGES : pg + 1;
 	}
-	if (pos == start)
-		return err;
+	return h;
+}
+
+static void unlock_range(struct dax_inode *di, struct held *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct dextent x;
+		uint64_t next, v = h[i].e;
+		if ((v & E_ZERO) && xmap_lookup(&di->ip->xm, h[i].at, &x, &next)) {
+			rmap_zap(di, h[i].at, (v & E_PMD) ? PMD_PAGES : 1);
+			v = 0;
+		}
+		entry_unlock(di, h[i].at, v);
+	}
+	free(h);
+}
+
+/* Cure 2: after the copy, flush and drop the range's entries. */
+static void flush_and_invalidate(struct dax_inode *di, uint64_t b, uint64_t e)
+{
+	pthread_rwlock_wrlock(&di->inval);
+	dax_writeback(di, b, e);
+	dax_drop_clean(di, b, e);
+	pthread_rwlock_unlock(&di->inval);
+}
+
+static ssize_t write_locked(struct wstate *ws, uint64_t pos)
+{
+	struct inode *ip = ws->ip;
+	struct dax_inode *di = ws->di;
+	uint64_t old_size = ip->d.size;
+	struct held *h = NULL;
+	size_t nheld = 0;
+	ssize_t r;
+
+	if (pos > old_size || (ws->end > old_size && old_size % BLK))
+		zero_tail_gap(ws->fs, ip, old_size);
+	if (di && di->write_lock == WL_EXCLUSIVE)
+		pthread_rwlock_wrlock(&di->inval);
+	if (di && di->write_lock == WL_RANGE)
+		h = lock_range(di, pos / BLK, (ws->end + BLK - 1) / BLK, &nheld);
+	r = write_range(ws, pos);
+	if (h)
+		unlock_range(di, h, nheld);
+	if (di && di->write_lock == WL_EXCLUSIVE)
+		pthread_rwlock_unlock(&di->inval);
+	if (r > 0 && di && di->write_lock == WL_FLUSH)
+		flush_and_invalidate(di, pos / BLK, (pos + (uint64_t)r + BLK - 1) / BLK);
+	if (r <= 0)
+		return r;
+	uint64_t stop = pos + (uint64_t)r;
+	if (stop > ip->d.size)
+		set_size(ws->fs, ip, stop, 0);
 	ip->d.mtime_ns = ip->d.ctime_ns = now_ns();
 	ip->times_dirty = 1;
-	if (f->flags & (O_SYNC | O_DSYNC))
-		inode_sync_times(fs, ip, 0);
-	return (ssize_t)(pos - start);
+	if (ws->f->flags & (O_SYNC | O_DSYNC))
+		inode_sync_times(ws->fs, ip, 0);
+	return r;
 }
 
 static ssize_t do_write(udax_fs *fs, struct ufile *f, const void *buf, size_t len,
                         off_t off, int use_pos)
 {
 	struct inode *ip = f->ip;
-	ssize_t r;
+	struct wstate ws = { .fs = fs, .f = f, .ip = ip, .src = buf };
+	uint64_t total = 0;
 
 	if (!fd_writable(f))
 		return -EBADF;
@@ -200,19 +367,39 @@ static ssize_t do_write(udax_fs *fs, struct ufile *f, const void *buf, size_t le
 		return 0;
 	if (!buf)
 		return -EFAULT;
-	pthread_rwlock_wrlock(&ip->rw);
-	uint64_t pos = (f->flags & O_APPEND) ? ip->d.size : (uint64_t)(use_pos ? f->pos : off);
-	if (pos >= UDAX_MAX_FILE_SIZE) {
-		r = -EFBIG;
-	} else {
-		if (len > UDAX_MAX_FILE_SIZE - pos)
-			len = UDAX_MAX_FILE_SIZE - pos;
-		r = write_locked(fs, f, buf, pos, len);
-		if (r > 0 && use_pos)
-			f->pos = (off_t)(pos + (uint64_t)r);
+	ws.di = ip->upper;
+	for (;;) {
+		pthread_rwlock_wrlock(&ip->rw);
+		uint64_t pos = (f->flags & O_APPEND) ? ip->d.size : (uint64_t)(use_pos ? f->pos : off) + total;
+		if (total == 0) {
+			if (pos >= UDAX_MAX_FILE_SIZE) {
+				pthread_rwlock_unlock(&ip->rw);
+				return -EFBIG;
+			}
+			if (len > UDAX_MAX_FILE_SIZE - pos)
+				len = UDAX_MAX_FILE_SIZE - pos;
+			ws.start = pos;
+			ws.end = pos + len;
+		}
+		pos = ws.start + total;
+		ws.fault_addr = NULL;
+		ssize_t r = write_locked(&ws, pos);
+		if (r > 0) {
+			total += (uint64_t)r;
+			if (use_pos)
+				f->pos = (off_t)(ws.start + total);
+		}
+		pthread_rwlock_unlock(&ip->rw);
+		if (r < 0)
+			return total ? (ssize_t)total : r;
+		if (!ws.fault_addr || total == len)
+			break;
+		/* the source is (or was) a udax mapping: fault it in, go on */
+		if (ws.efault || vm_prefault(ws.fault_addr, 0) < 0)
+			return total ? (ssize_t)total : -EFAULT;
+		sched_point("write:refault");
 	}
-	pthread_rwlock_unlock(&ip->rw);
-	return r;
+	return (ssize_t)total;
 }
 
 ssize_t udax_pwrite(udax_fs *fs, int fd, const void *buf, size_t len, off_t off)

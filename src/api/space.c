@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 
 #include "api/fs.h"
+#include "dax/dax.h"
+#include "util/sched.h"
 
 #define FALLOC_RUN 4096u
 
@@ -34,50 +36,18 @@ int udax_ftruncate(udax_fs *fs, int fd, off_t len)
 	return err;
 }
 
-/* Allocate zeroed blocks for the hole at block @b (ending at @hole_end);
- * returns the blocks mapped or -errno. */
-ssize_t alloc_zeroed(udax_fs *fs, struct inode *ip, uint64_t b, uint64_t hole_end)
-{
-	struct tx tx;
-	struct dextent prev;
-	uint64_t nx, pblk, goal = 0, want = hole_end - b;
-
-	if (want > FALLOC_RUN)
-		want = FALLOC_RUN;
-	if (b && xmap_lookup(&ip->xm, b - 1, &prev, &nx))
-		goal = prev.pblk + (b - 1 - prev.lblk) + 1;
-	tx_begin(&fs->m, &tx);
-	int64_t got = alloc_blocks(&tx, want, goal, want >= 512 ? ALLOC_LARGE : 0, &pblk);
-	if (got < 0) {
-		tx_abort(&tx);
-		return got;
-	}
-	pmem_memset(&fs->m.pm, meta_block(&fs->m, pblk), 0, (size_t)got * BLK);
-	pmem_drain(&fs->m.pm);
-	int err = xmap_insert(&tx, ip, b, pblk, (uint32_t)got);
-	struct dinode *d = err ? NULL : tx_inode(&tx, ip);
-	if (!d) {
-		tx_abort(&tx);
-		return err ? err : -E2BIG;
-	}
-	d->blocks += (uint64_t)got;
-	err = tx_commit(&tx);
-	return err ? err : (ssize_t)got;
-}
-
-/* Map every hole of blocks [s, e) with zeroed blocks. */
+/* Map every hole of blocks [s, e) with zeroed blocks, evicting any
+ * zero-page entries over them once they exist (rule b). */
 static int fill_holes(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e)
 {
 	while (s < e) {
-		struct dextent x;
-		uint64_t next;
-		if (xmap_lookup(&ip->xm, s, &x, &next)) {
-			s = x.lblk + x.len;
-			continue;
-		}
-		ssize_t got = alloc_zeroed(fs, ip, s, next < e ? next : e);
+		uint64_t pblk;
+		int fresh;
+		int64_t got = meta_fill_hole(&fs->m, ip, s, e, FALLOC_RUN, 0, &pblk, &fresh);
 		if (got < 0)
 			return (int)got;
+		if (fresh && ip->upper)
+			dax_evict_zero(ip->upper, s, (uint64_t)got);
 		s += (uint64_t)got;
 	}
 	return 0;
@@ -113,7 +83,16 @@ static int punch(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e)
 	}
 	zero_mapped(fs, ip, s, fb * BLK);
 	zero_mapped(fs, ip, lb * BLK, e);
-	return meta_unmap(&fs->m, ip, fb, lb);
+	struct dax_inode *di = ip->upper;
+	if (di) {
+		pthread_rwlock_wrlock(&di->inval);
+		dax_invalidate(di, fb, lb);   /* no mapping may reach a freed block */
+	}
+	sched_point("punch:before-free");
+	int err = meta_unmap(&fs->m, ip, fb, lb);
+	if (di)
+		pthread_rwlock_unlock(&di->inval);
+	return err;
 }
 
 static int check_falloc(struct ufile *f, int mode, off_t off, off_t len)

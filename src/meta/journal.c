@@ -208,8 +208,15 @@ int journal_replay(struct meta *m)
 		if (crc32c(0, meta_block(m, JOURNAL_START + 1 + i), BLK) != h.ent[i].crc)
 			return 0; /* already checkpointed; slots reused */
 	}
-	if (h.count && m->rdonly)
-		return -EROFS;
+	if (h.count && m->rdonly) {
+		/* The header is never cleared: a read-only mount can go on
+		 * when every image is already home (checkpointed). */
+		for (uint32_t i = 0; i < h.count; i++)
+			if (memcmp(meta_block(m, h.ent[i].home),
+			           meta_block(m, JOURNAL_START + 1 + i), BLK) != 0)
+				return -EROFS;
+		return 0;
+	}
 	for (uint32_t i = 0; i < h.count; i++)
 		pmem_memcpy(&m->pm, meta_block(m, h.ent[i].home),
 		            meta_block(m, JOURNAL_START + 1 + i), BLK);

@@ -213,6 +213,9 @@ void dir_free(struct dircache *dc);
 int meta_unmap(struct meta *m, struct inode *ip, uint64_t s, uint64_t e);
 int meta_evict(struct meta *m, struct inode *ip);
 int meta_reap_orphans(struct meta *m);
+/* hole.c */
+int64_t meta_fill_hole(struct meta *m, struct inode *ip, uint64_t b, uint64_t hole_end,
+                       uint64_t max, unsigned flags, uint64_t *pblk, int *fresh);
 
 /* fsck (fsck.c) */
 int meta_fsck(struct meta *m);

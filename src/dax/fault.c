@@ -1,0 +1,252 @@
+/*
+ * fault.c - serving page faults on udax mappings, and the reverse map.
+ *
+ * Shared mappings:
+ *   read, hole      map the zero page read-only; entry ZERO
+ *   read, block     map the extent around the page read-only (fault
+ *                   around: a user-space fault costs several
+ *                   microseconds); clean pages need no entry
+ *   write, hole     allocate a zeroed block (committed before we map
+ *                   it, which is also what UDAX_MAP_SYNC promises),
+ *                   map it writable; entry BLOCK|DIRTY
+ *   write, block    mark the entry dirty, map the page writable
+ * A PMD fault serves a whole 2 MiB run when address, file offset and
+ * pool block are aligned and one extent covers the run (or the run is
+ * all hole, for a read); when PTE entries already live in the run it
+ * falls back to PTEs.  A PTE write fault inside a PMD zero entry first
+ * removes the zero entry from every mapping.
+ *
+ * Private mappings keep no entries: reads map the block (or zero page)
+ * MAP_PRIVATE read-only; a write maps it MAP_PRIVATE writable and the
+ * kernel makes the private copy.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+
+#include "dax/dax.h"
+#include "udax.h"
+
+#define FAULT_AROUND 256u   /* pages mapped by one read fault, at most */
+
+static char *page_addr(struct window *w, uint64_t pg)
+{
+	return w->addr + (pg - w->pgoff) * BLK;
+}
+
+/* [*lo, *hi) clipped to @w's pages; 0 if they do not meet. */
+static int clip(struct window *w, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t s = w->pgoff, e = w->pgoff + w->len / BLK;
+	if (*lo < s)
+		*lo = s;
+	if (*hi > e)
+		*hi = e;
+	return *lo < *hi;
+}
+
+void rmap_add(struct dax_inode *di, struct window *w)
+{
+	pthread_mutex_lock(&di->rmap_lock);
+	w->next = di->windows;
+	di->windows = w;
+	pthread_mutex_unlock(&di->rmap_lock);
+}
+
+void rmap_del(struct dax_inode *di, struct window *w)
+{
+	pthread_mutex_lock(&di->rmap_lock);
+	for (struct window **pp = &di->windows; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&di->rmap_lock);
+}
+
+/* Return pages [index, index+n) to "not mapped" in every mapping. */
+void rmap_zap(struct dax_inode *di, uint64_t index, uint64_t n)
+{
+	pthread_mutex_lock(&di->rmap_lock);
+	for (struct window *w = di->windows; w; w = w->next) {
+		uint64_t lo = index, hi = index + n;
+		if (clip(w, &lo, &hi))
+			vm_zap(page_addr(w, lo), (hi - lo) * BLK);
+	}
+	pthread_mutex_unlock(&di->rmap_lock);
+}
+
+/* Map block pages [index, index+n) read-only in every shared mapping:
+ * after this no store reaches them without a fault.  Private mappings
+ * are left alone: their stores never reach the file. */
+int rmap_protect(struct dax_inode *di, uint64_t index, uint64_t n, uint64_t pblk)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&di->rmap_lock);
+	for (struct window *w = di->windows; w && !err; w = w->next) {
+		uint64_t lo = index, hi = index + n;
+		if (!w->shared || !clip(w, &lo, &hi))
+			continue;
+		err = vm_install(page_addr(w, lo), (hi - lo) * BLK, di->pool_fd,
+		                 (pblk + (lo - index)) * BLK, PROT_READ, 1);
+	}
+	pthread_mutex_unlock(&di->rmap_lock);
+	return err;
+}
+
+static uint64_t eof_pages(struct dax_inode *di)
+{
+	return (atomic_load(&di->ip->vsize) + BLK - 1) / BLK;
+}
+
+/* ---- private mappings ---- */
+
+static int private_fault(struct dax_inode *di, struct window *w, uint64_t pg, int write)
+{
+	struct dextent x;
+	uint64_t next;
+	char *a = page_addr(w, pg);
+	int prot = PROT_READ | (write ? PROT_WRITE : 0);
+
+	if (!xmap_lookup(&di->ip->xm, pg, &x, &next)) {
+		if (!write)
+			return vm_install_zero(a, BLK);
+		void *p = mmap(a, BLK, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		return p == MAP_FAILED ? -errno : 0;
+	}
+	return vm_install(a, BLK, di->pool_fd, (x.pblk + (pg - x.lblk)) * BLK, prot, 0);
+}
+
+/* ---- PMD ---- */
+
+static int pmd_fault(struct dax_inode *di, struct window *w, uint64_t pg, int write)
+{
+	uint64_t a = pg & ~(uint64_t)(PMD_PAGES - 1), e, at, next;
+	struct dextent x;
+	int err;
+
+	uint64_t lo = a, hi = a + PMD_PAGES;
+	if (!clip(w, &lo, &hi) || lo != a || hi != a + PMD_PAGES || hi > eof_pages(di))
+		return -EAGAIN;
+	err = entry_lock(di, pg, 1, &e, &at);
+	if (err)
+		return err;
+	char *addr = page_addr(w, a);
+	int mapped = xmap_lookup(&di->ip->xm, a, &x, &next);
+	if (mapped && x.lblk + x.len >= a + PMD_PAGES && (x.pblk + (a - x.lblk)) % PMD_PAGES == 0) {
+		uint64_t pblk = x.pblk + (a - x.lblk);
+		err = vm_install(addr, PMD_PAGES * BLK, di->pool_fd, pblk * BLK,
+		                 PROT_READ | (write ? PROT_WRITE : 0), 1);
+		uint64_t v = write ? e_block(pblk, E_PMD | E_DIRTY) : (e & E_DIRTY ? e : 0);
+		entry_unlock(di, at, err ? e : v);
+		return err;
+	}
+	if (!mapped && !write && next >= a + PMD_PAGES) {
+		err = vm_install_zero(addr, PMD_PAGES * BLK);
+		entry_unlock(di, at, err ? e : (E_ZERO | E_PMD));
+		return err;
+	}
+	entry_unlock(di, at, e);
+	return -EAGAIN;
+}
+
+/* ---- PTE ---- */
+
+/* Read fault on an allocated block: map the extent around @pg. */
+static int map_around(struct dax_inode *di, struct window *w, uint64_t pg,
+                      const struct dextent *x)
+{
+	uint64_t lo = pg, hi = pg + FAULT_AROUND;
+	if (hi > x->lblk + x->len)
+		hi = x->lblk + x->len;
+	if (hi > eof_pages(di))
+		hi = eof_pages(di);
+	if (!clip(w, &lo, &hi))
+		return 0;
+	return vm_install(page_addr(w, lo), (hi - lo) * BLK, di->pool_fd,
+	                  (x->pblk + (lo - x->lblk)) * BLK, PROT_READ, 1);
+}
+
+/* Drop a zero-page entry covering @at (n pages) from every mapping. */
+static void drop_zero(struct dax_inode *di, uint64_t at, uint64_t n)
+{
+	rmap_zap(di, at, n);
+	entry_unlock(di, at, 0);
+}
+
+static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int write)
+{
+	struct dextent x;
+	uint64_t e, at, next;
+	char *a = page_addr(w, pg);
+	int err;
+
+	for (;;) {
+		err = entry_lock(di, pg, 0, &e, &at);
+		if (err)
+			return err;
+		if (!(e & E_PMD) || !(e & E_ZERO) || !write)
+			break;
+		drop_zero(di, at, PMD_PAGES);   /* 2 MiB zero page, 4 KiB write */
+	}
+	if (e & E_PMD) {                        /* a PMD block entry covers pg */
+		uint64_t pblk = e_pblk(e);
+		if (e & E_ZERO)
+			err = vm_install_zero(page_addr(w, at), PMD_PAGES * BLK);
+		else
+			err = vm_install(page_addr(w, at), PMD_PAGES * BLK, di->pool_fd, pblk * BLK,
+			                 PROT_READ | (write ? PROT_WRITE : 0), 1);
+		entry_unlock(di, at, err || !write ? e : e | E_DIRTY);
+		return err;
+	}
+	if (!xmap_lookup(&di->ip->xm, pg, &x, &next)) {
+		if (!write) {
+			err = vm_install_zero(a, BLK);
+			entry_unlock(di, at, err ? e : E_ZERO);
+			return err;
+		}
+		uint64_t pblk;
+		int fresh;
+		int64_t got = meta_fill_hole(di->m, di->ip, pg, pg + 1, 1, 0, &pblk, &fresh);
+		if (got < 0) {
+			entry_unlock(di, at, e);
+			return (int)got;
+		}
+		x = (struct dextent){ .lblk = pg, .pblk = pblk, .len = 1 };
+	}
+	uint64_t pblk = x.pblk + (pg - x.lblk);
+	if (e & E_ZERO)
+		rmap_zap(di, pg, 1);            /* stale zero page over a block */
+	if (!write) {
+		err = map_around(di, w, pg, &x);
+		entry_unlock(di, at, (e & E_DIRTY) ? e : 0);
+		return err;
+	}
+	err = vm_install(a, BLK, di->pool_fd, pblk * BLK, PROT_READ | PROT_WRITE, 1);
+	entry_unlock(di, at, err ? ((e & E_DIRTY) ? e : 0) : e_block(pblk, E_DIRTY));
+	return err;
+}
+
+int dax_fault(struct window *w, char *addr, int write)
+{
+	struct dax_inode *di = w->owner;
+	uint64_t pg = w->pgoff + (uint64_t)(addr - w->addr) / BLK;
+	int err;
+
+	if (write && !(w->prot & PROT_WRITE))
+		return VM_SEGV;          /* the application's own protection fault */
+	pthread_rwlock_rdlock(&di->inval);
+	if (pg >= eof_pages(di)) {
+		err = VM_SIGBUS;
+	} else if (!w->shared) {
+		err = private_fault(di, w, pg, write);
+	} else {
+		err = pmd_fault(di, w, pg, write);
+		if (err == -EAGAIN)
+			err = pte_fault(di, w, pg, write);
+	}
+	pthread_rwlock_unlock(&di->inval);
+	return err;
+}

@@ -1,0 +1,95 @@
+/*
+ * invalidate.c - removing entries: the write path's zero-page eviction
+ * (rule b) and truncate / punch hole invalidation.
+ *
+ * The write path may drop an entry only when it is a zero-page entry
+ * over a block it has just allocated: a dirty block entry says a store
+ * went through a mapping and fsync must flush it, so the write path
+ * never drops one (rule c).  Truncate and punch hole do remove dirty
+ * entries, but only for pages that cease to exist, with the invalidate
+ * lock held exclusively so that no fault runs meanwhile.
+ */
+#include <stdlib.h>
+
+#include "dax/dax.h"
+#include "util/sched.h"
+
+void dax_evict_zero(struct dax_inode *di, uint64_t b, uint64_t n)
+{
+	uint64_t end = b + n;
+
+	for (uint64_t pg = b; pg < end;) {
+		uint64_t e, at, step = 1;
+		sched_point("evict:before-lock");
+#ifdef UDAX_BUG_DROP_DIRTY
+		if (!entry_peek(di, pg)) {
+#else
+		if (!(entry_peek(di, pg) & E_ZERO)) {
+#endif
+			pg++;
+			continue;
+		}
+		if (entry_lock(di, pg, 0, &e, &at) < 0) {
+			pg++;
+			continue;
+		}
+		if (e & E_PMD)
+			step = at + PMD_PAGES - pg;
+		if (e & E_ZERO) {
+			rmap_zap(di, at, (e & E_PMD) ? PMD_PAGES : 1);
+			entry_unlock(di, at, 0);
+		} else {
+#ifdef UDAX_BUG_DROP_DIRTY
+			/* Mutant: invalidate the whole range like the 2016 code
+			 * did, dropping the dirty entry a fault just made. */
+			rmap_zap(di, at, (e & E_PMD) ? PMD_PAGES : 1);
+			entry_unlock(di, at, 0);
+			pg += step;
+			continue;
+#endif
+			entry_unlock(di, at, e);  /* rule c: keep it, dirty or not */
+		}
+		pg += step;
+	}
+}
+
+void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to)
+{
+	uint64_t batch[256];
+
+	rmap_zap(di, from, to - from);
+	for (;;) {
+		size_t n = entry_range_snapshot(di, from, to, batch, 256);
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t e, at;
+			if (entry_lock(di, batch[i], 0, &e, &at) < 0)
+				continue;
+			/* a PMD entry straddling the range start is split off
+			 * whole: its pages are zapped in every mapping anyway */
+			entry_unlock(di, at, 0);
+		}
+		if (n < 256)
+			break;
+	}
+}
+
+void dax_drop_clean(struct dax_inode *di, uint64_t from, uint64_t to)
+{
+	uint64_t batch[256];
+	size_t n;
+
+	rmap_zap(di, from, to - from);
+	do {
+		n = entry_range_snapshot(di, from, to, batch, 256);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t e, at;
+			if (entry_lock(di, batch[i], 0, &e, &at) < 0)
+				continue;
+			entry_unlock(di, at, (e & E_DIRTY) ? e : 0);
+		}
+		if (n)
+			from = batch[n - 1] + 1;
+	} while (n == 256);
+}

@@ -1,0 +1,58 @@
+/*
+ * hole.c - filling a hole with zeroed blocks, in one transaction.
+ *
+ * Used by fallocate and by page faults that write into a hole.  The
+ * blocks are zeroed and fenced before the transaction that maps them
+ * commits, so a crash never shows a block's previous contents.  The
+ * hole is looked up again under tx_lock: a concurrent writer may have
+ * filled it since the caller looked.
+ */
+#include <errno.h>
+
+#include "meta/meta.h"
+
+/* Map zeroed blocks at file block @b, at most up to @hole_end and
+ * @max blocks.  Returns blocks now mapped at @b (newly or already) with
+ * their first pool block in *pblk and *fresh = 1 when newly allocated;
+ * or -errno. */
+int64_t meta_fill_hole(struct meta *m, struct inode *ip, uint64_t b, uint64_t hole_end,
+                       uint64_t max, unsigned flags, uint64_t *pblk, int *fresh)
+{
+	struct tx tx;
+	struct dextent x, prev;
+	uint64_t next, nx, goal = 0;
+
+	*fresh = 0;
+	tx_begin(m, &tx);
+	if (xmap_lookup(&ip->xm, b, &x, &next)) {
+		tx_abort(&tx);
+		*pblk = x.pblk + (b - x.lblk);
+		return (int64_t)(x.lblk + x.len - b);
+	}
+	if (next < hole_end)
+		hole_end = next;
+	uint64_t want = hole_end - b < max ? hole_end - b : max;
+	if (b && xmap_lookup(&ip->xm, b - 1, &prev, &nx))
+		goal = prev.pblk + (b - 1 - prev.lblk) + 1;
+	if (want >= 512)
+		flags |= ALLOC_LARGE;
+	int64_t got = alloc_blocks(&tx, want, goal, flags, pblk);
+	if (got < 0) {
+		tx_abort(&tx);
+		return got;
+	}
+	pmem_memset(&m->pm, meta_block(m, *pblk), 0, (size_t)got * BLK);
+	pmem_drain(&m->pm);
+	int err = xmap_insert(&tx, ip, b, *pblk, (uint32_t)got);
+	struct dinode *d = err ? NULL : tx_inode(&tx, ip);
+	if (!d) {
+		tx_abort(&tx);
+		return err ? err : -E2BIG;
+	}
+	d->blocks += (uint64_t)got;
+	err = tx_commit(&tx);
+	if (err)
+		return err;
+	*fresh = 1;
+	return got;
+}

@@ -1,0 +1,115 @@
+/*
+ * sched.c - the schedule-point registry (see sched.h).  A handful of
+ * armed points at a time, under one mutex and condition variable; the
+ * cost when nothing is armed is one relaxed atomic load.
+ */
+#include "util/sched.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#define MAXPTS 16
+
+static struct point {
+	const char *name;
+	int armed;      /* next arrival stops */
+	int waiting;    /* a thread is stopped here */
+	int released;
+} pts[MAXPTS];
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static _Atomic int narmed;
+
+static struct point *find(const char *name, int create)
+{
+	for (int i = 0; i < MAXPTS; i++)
+		if (pts[i].name && !strcmp(pts[i].name, name))
+			return &pts[i];
+	if (!create)
+		return NULL;
+	for (int i = 0; i < MAXPTS; i++)
+		if (!pts[i].name) {
+			pts[i].name = name;
+			return &pts[i];
+		}
+	return NULL;
+}
+
+#ifdef UDAX_SCHED_POINTS
+void sched_point(const char *name)
+{
+	if (!atomic_load_explicit(&narmed, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&lock);
+	struct point *p = find(name, 0);
+	if (p && p->armed) {
+		p->armed = 0;
+		p->waiting = 1;
+		p->released = 0;
+		pthread_cond_broadcast(&cond);
+		while (!p->released)
+			pthread_cond_wait(&cond, &lock);
+		p->waiting = 0;
+		atomic_fetch_sub(&narmed, 1);
+	}
+	pthread_mutex_unlock(&lock);
+}
+#endif
+
+void sched_arm(const char *name)
+{
+	pthread_mutex_lock(&lock);
+	struct point *p = find(name, 1);
+	if (p && !p->armed) {
+		p->armed = 1;
+		atomic_fetch_add(&narmed, 1);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+int sched_wait(const char *name, int timeout_ms)
+{
+	struct timespec ts;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&lock);
+	struct point *p = find(name, 1);
+	while (p && !p->waiting && r == 0)
+		r = pthread_cond_timedwait(&cond, &lock, &ts);
+	int ok = p && p->waiting;
+	pthread_mutex_unlock(&lock);
+	return ok ? 0 : -1;
+}
+
+void sched_release(const char *name)
+{
+	pthread_mutex_lock(&lock);
+	struct point *p = find(name, 0);
+	if (p) {
+		p->released = 1;
+		pthread_cond_broadcast(&cond);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void sched_reset(void)
+{
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < MAXPTS; i++) {
+		if (pts[i].armed)
+			atomic_fetch_sub(&narmed, 1);
+		pts[i].armed = 0;
+		pts[i].released = 1;
+	}
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+}

@@ -1,0 +1,176 @@
+/*
+ * trap.c - the SIGSEGV handler, fault chaining, SIGBUS delivery and the
+ * copy that bails out on a fault.
+ *
+ * The handler runs in the faulting thread.  It finds the window, reads
+ * the access type from the page-fault error code the kernel saved in
+ * the signal context, and calls the window's fault function.  Faults
+ * outside every window go to the handler installed before udax (or the
+ * default action), so udax is invisible to the application's own
+ * SIGSEGV handling.  It is installed with SA_NODEFER so a fault can be
+ * taken again while a handler runs, and SA_ONSTACK so a thread with an
+ * alternate signal stack uses it.
+ *
+ * Inside vm_copy() a per-thread jump buffer is armed: any fault there
+ * jumps back out of the handler at once, because the copying thread
+ * holds udax locks that the fault path might need.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "vm/vm.h"
+
+static struct sigaction old_segv;
+static pthread_once_t trap_once = PTHREAD_ONCE_INIT;
+static int trap_err;
+
+static _Thread_local sigjmp_buf *copy_jmp;
+static _Thread_local void *volatile copy_fault_addr;
+static _Thread_local volatile int copy_efault;
+
+static int is_write(void *ctx)
+{
+#if defined(__x86_64__)
+	const ucontext_t *uc = ctx;
+	return (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+#else
+#error "udax's fault handler reads the x86-64 page-fault error code"
+#endif
+}
+
+/* Pass a fault that is not udax's to whoever would have had it. */
+static void chain(int sig, siginfo_t *si, void *ctx)
+{
+	if (old_segv.sa_flags & SA_SIGINFO) {
+		old_segv.sa_sigaction(sig, si, ctx);
+		return;
+	}
+	if (old_segv.sa_handler == SIG_DFL || old_segv.sa_handler == SIG_IGN) {
+		/* Default action: restore it; the access faults again on
+		 * return and the kernel terminates the process as usual. */
+		signal(SIGSEGV, SIG_DFL);
+		return;
+	}
+	old_segv.sa_handler(sig);
+}
+
+/* Deliver SIGBUS for @addr to this thread, as the kernel does for an
+ * access beyond the end of a mapped file. */
+static void raise_sigbus(void *addr)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGBUS;
+	si.si_code = BUS_ADRERR;
+	si.si_addr = addr;
+	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid), SIGBUS, &si) < 0)
+		raise(SIGBUS);
+}
+
+static void on_segv(int sig, siginfo_t *si, void *ctx)
+{
+	char *addr = si->si_addr;
+	int saved = errno;
+
+	if (copy_jmp) {
+		struct window *w = vm_find(addr, 1);
+		copy_efault = w == NULL;
+		if (w)
+			vm_put(w);
+		copy_fault_addr = addr;
+		siglongjmp(*copy_jmp, 1);
+	}
+	struct window *w = vm_find(addr, 1);
+	if (!w) {
+		chain(sig, si, ctx);
+		errno = saved;
+		return;
+	}
+	int r = w->fault(w, addr, is_write(ctx));
+	vm_put(w);
+	if (r == VM_SEGV) {
+		chain(sig, si, ctx);
+	} else if (r == VM_SIGBUS) {
+		raise_sigbus(addr);
+	} else if (r < 0) {
+		char msg[160];
+		int n = snprintf(msg, sizeof(msg), "udax: cannot serve a page fault at %p: %s\n",
+		                 (void *)addr, strerror(-r));
+		if (write(2, msg, (size_t)n) < 0) {
+			/* nothing more to say */
+		}
+		raise_sigbus(addr);
+	}
+	errno = saved;
+}
+
+static void install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_segv;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, &old_segv) < 0)
+		trap_err = -errno;
+}
+
+int vm_trap_init(void)
+{
+	pthread_once(&trap_once, install);
+	return trap_err;
+}
+
+size_t vm_copy(void *dst, const void *src, size_t n, vm_copy_fn copy, void *arg,
+               void **fault_addr, int *efault)
+{
+	sigjmp_buf jb;
+	volatile size_t done = 0;
+	char *d = dst;
+	const char *s = src;
+
+	*efault = 0;
+	if (sigsetjmp(jb, 0)) {
+		copy_jmp = NULL;
+		*fault_addr = copy_fault_addr;
+		*efault = copy_efault;
+		return done;
+	}
+	copy_jmp = &jb;
+	/* page by page, so a fault tells exactly how far we got */
+	while (done < n) {
+		size_t chunk = 4096 - ((uintptr_t)(s + done) & 4095);
+		size_t dchunk = 4096 - ((uintptr_t)(d + done) & 4095);
+		if (dchunk < chunk)
+			chunk = dchunk;
+		if (chunk > n - done)
+			chunk = n - done;
+		if (copy)
+			copy(arg, d + done, s + done, chunk);
+		else
+			memcpy(d + done, s + done, chunk);
+		done += chunk;
+	}
+	copy_jmp = NULL;
+	return done;
+}
+
+int vm_prefault(const void *addr, int write)
+{
+	struct window *w = vm_find(addr, 1);
+
+	if (!w)
+		return -EFAULT;
+	int r = w->fault(w, (char *)((uintptr_t)addr & ~(uintptr_t)4095), write);
+	vm_put(w);
+	return r == 0 ? 0 : -EFAULT;
+}

@@ -1,0 +1,85 @@
+/*
+ * vm.h - the user-space MMU.
+ *
+ * A *window* is an address range reserved for one udax mapping
+ * (PROT_NONE anonymous memory until pages are installed).  Installing a
+ * page maps the pool file at that address with MAP_FIXED; the zero
+ * page is private anonymous memory mapped read-only; zapping returns a
+ * range to the reserved state.  Faults in windows arrive as SIGSEGV,
+ * are matched to their window and passed to the window's fault
+ * function; faults anywhere else go to the handler that was installed
+ * before udax, or take the default action, as if udax were absent.
+ *
+ * Copies that udax makes between the pool and a caller's buffer while
+ * it holds locks go through vm_copy(): a fault inside it (the buffer
+ * may itself be a udax mapping) does not run the fault handler, which
+ * could need those very locks; the copy stops and reports how far it
+ * got, so the caller can drop its locks, fault the page in with
+ * vm_prefault() and retry.
+ */
+#ifndef UDAX_VM_H
+#define UDAX_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct window;
+
+/* Called in the faulting thread with no udax lock held.  Returns 0 when
+ * the access can be retried, VM_SIGBUS to deliver SIGBUS, VM_SEGV to
+ * treat it as the application's own SIGSEGV, or another
+ * negative errno (the fault becomes SIGBUS with a message). */
+#define VM_SIGBUS 1
+#define VM_SEGV 2       /* not ours to serve: chain to the application */
+typedef int (*vm_fault_fn)(struct window *w, char *addr, int write);
+
+struct window {
+	char *addr;             /* page aligned */
+	size_t len;             /* page multiple */
+	uint64_t pgoff;         /* file page at addr */
+	int prot;               /* PROT_READ / PROT_WRITE */
+	int shared;             /* MAP_SHARED (else MAP_PRIVATE) */
+	int sync;               /* UDAX_MAP_SYNC */
+	void *owner;            /* the dax inode */
+	vm_fault_fn fault;
+	struct window *next;    /* owner's reverse map */
+	int refs;               /* faults in progress (vm lock) */
+	int dead;
+	char *reserved;         /* whole reservation (for release) */
+	size_t reserved_len;
+};
+
+/* Reserve a window of @len bytes whose address is congruent to
+ * @file_off modulo 2 MiB, so that PMD-sized runs line up. */
+int vm_reserve(struct window *w, size_t len, uint64_t file_off);
+/* Register for fault dispatch / unregister and wait for faults in it
+ * to finish; then release the address range. */
+int vm_register(struct window *w);
+void vm_unregister(struct window *w);
+void vm_release(struct window *w);
+/* The window containing [addr, addr+len), referenced; NULL if none. */
+struct window *vm_find(const void *addr, size_t len);
+void vm_put(struct window *w);
+
+/* Page-table primitives on window addresses; 0 or -errno. */
+int vm_install(char *addr, size_t len, int pool_fd, uint64_t pool_off, int prot, int shared);
+int vm_install_zero(char *addr, size_t len);
+int vm_zap(char *addr, size_t len);
+int vm_protect(char *addr, size_t len, int prot);
+/* Estimated kernel VMAs created by udax mappings, and the budget. */
+long vm_map_count(void);
+long vm_map_budget(void);
+
+/* Copy that bails out on a fault: returns bytes copied (== n when
+ * done); @copy (NULL: memcpy) does the copying.  *fault_addr is set to the faulting address on a short copy;
+ * *efault to 1 when that address is not udax memory (a bad pointer). */
+typedef void (*vm_copy_fn)(void *arg, void *dst, const void *src, size_t n);
+size_t vm_copy(void *dst, const void *src, size_t n, vm_copy_fn copy, void *arg,
+               void **fault_addr, int *efault);
+/* Bring in the page at @addr for reading or writing; 0 or -EFAULT. */
+int vm_prefault(const void *addr, int write);
+
+/* Install the SIGSEGV handler (once per process). */
+int vm_trap_init(void);
+
+#endif
