@@ -376,6 +376,9 @@ int main(void)
 	RUN(test_enospc);
 	RUN(test_unlink_while_open);
 	RUN(test_persist_across_remount);
-	system("rm -f /dev/shm/udax-test-*.pool");
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -f /dev/shm/udax-test-%d-*", (int)getpid());
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup failed\n");
 	return t_summary();
 }

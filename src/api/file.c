@@ -37,9 +37,11 @@ int fd_writable(const struct ufile *f)
 	return (f->flags & O_ACCMODE) != O_RDONLY;
 }
 
+/* Drop a reference; the last one to an inode without a name frees it
+ * (not on a read-only mount: the next read-write mount reaps it). */
 void release_inode(udax_fs *fs, struct inode *ip)
 {
-	if (iput(&fs->m, ip))
+	if (iput(&fs->m, ip) && !fs->m.rdonly)
 		meta_evict(&fs->m, ip);
 }
 

@@ -39,6 +39,8 @@ struct udax_fs {
 	struct ufile **fds;
 	int nfds;
 	struct udax_fs *next_mounted;
+	dev_t dev;              /* the pool file, for the one-mount rule */
+	ino_t ino;
 	udax_fence_hook hook;
 	void *hook_arg;
 	struct umap *maps;      /* udax_mmap mappings (fd_lock) */

@@ -55,19 +55,36 @@ static int parse_options(const char *opts, unsigned *mflags, enum write_lock_mod
 	return 0;
 }
 
-static int register_mount(udax_fs *fs)
+/* Claim @path's file for this process before anything reads or writes
+ * it, so a refused second mount touches nothing. */
+static int claim_pool(const char *path, dev_t *dev, ino_t *ino)
 {
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return set_error(-errno, "%s: %s", path, strerror(errno));
+	*dev = st.st_dev;
+	*ino = st.st_ino;
 	pthread_mutex_lock(&mounted_lock);
 	for (udax_fs *o = mounted; o; o = o->next_mounted) {
-		if (o->m.pool.dev == fs->m.pool.dev && o->m.pool.ino == fs->m.pool.ino) {
+		if (o->dev == st.st_dev && o->ino == st.st_ino) {
 			pthread_mutex_unlock(&mounted_lock);
-			return set_error(-EBUSY, "pool is already mounted by this process");
+			return set_error(-EBUSY, "%s: pool is already mounted by this process", path);
 		}
 	}
+	return 0; /* mounted_lock stays held until register_mount/unclaim */
+}
+
+static void register_mount(udax_fs *fs)
+{
 	fs->next_mounted = mounted;
 	mounted = fs;
 	pthread_mutex_unlock(&mounted_lock);
-	return 0;
+}
+
+static void unclaim_pool(void)
+{
+	pthread_mutex_unlock(&mounted_lock);
 }
 
 static void unregister_mount(udax_fs *fs)
@@ -98,17 +115,20 @@ int udax_mount(const char *path, const char *options, udax_fs **out)
 	fs = calloc(1, sizeof(*fs));
 	if (!fs)
 		return -ENOMEM;
+	err = claim_pool(path, &fs->dev, &fs->ino);
+	if (err) {
+		free(fs);
+		return err;
+	}
+	/* Recovery runs under the claim: two threads mounting one pool at
+	 * once must not both replay it. */
 	err = meta_open(&fs->m, path, mflags);
 	if (err) {
+		unclaim_pool();
 		free(fs);
 		return err;
 	}
-	err = register_mount(fs);
-	if (err) {
-		meta_close(&fs->m);
-		free(fs);
-		return err;
-	}
+	register_mount(fs);
 	fs->shadow = !!(mflags & META_SHADOW);
 	fs->write_lock = wl;
 	pthread_mutex_init(&fs->ns_lock, NULL);

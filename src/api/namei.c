@@ -296,7 +296,7 @@ int udax_stat(udax_fs *fs, const char *path, struct stat *st)
 		pthread_rwlock_rdlock(&ip->rw);
 		fill_stat(ip, st);
 		pthread_rwlock_unlock(&ip->rw);
-		iput(&fs->m, ip);
+		release_inode(fs, ip);
 	}
 	pthread_mutex_unlock(&fs->ns_lock);
 	return err;

@@ -107,6 +107,7 @@ struct meta {
 	struct dsuper sb;
 	int rdonly;
 	int was_clean;            /* mount record said clean at open */
+	int opened;               /* meta_open completed */
 
 	pthread_mutex_t tx_lock;
 	uint64_t jseq;

@@ -306,6 +306,7 @@ int meta_open(struct meta *m, const char *path, unsigned flags)
 		if (err)
 			goto fail;
 	}
+	m->opened = 1;
 	return 0;
 fail:
 	meta_close(m);
@@ -314,8 +315,11 @@ fail:
 
 void meta_close(struct meta *m)
 {
-	if (m->pool.base && !m->rdonly && m->bits)
+	/* Only a volume that opened completely can be marked clean: a
+	 * refused mount must leave the record as it found it. */
+	if (m->opened && !m->rdonly)
 		write_mount_rec(m, STATE_CLEAN, 0);
+	m->opened = 0;
 	icache_destroy(m);
 	alloc_fini(m);
 	free(m->txmem);
