@@ -32,6 +32,39 @@ static pthread_once_t trap_once = PTHREAD_ONCE_INIT;
 static int trap_err;
 
 static _Thread_local sigjmp_buf *copy_jmp;
+
+/*
+ * Probes: one instruction each that touches a page, with a fixup.  A
+ * fault on the probe instruction is resolved the way the kernel's
+ * exception tables do it: the handler moves the saved instruction
+ * pointer to the fixup, which returns 1, and returns normally.  No
+ * jump out of a signal handler, which sanitizer runtimes cannot follow.
+ * The probe for writing adds zero with a locked instruction: it needs
+ * write access but leaves any concurrent store's value in place.
+ */
+int udax_probe_read(const void *p);
+int udax_probe_write(void *p);
+extern const char udax_probe_read_insn[], udax_probe_write_insn[], udax_probe_fixup[];
+__asm__(".text\n"
+        ".globl udax_probe_read\n.type udax_probe_read,@function\n"
+        "udax_probe_read:\n"
+        "	xorl %eax, %eax\n"
+        ".globl udax_probe_read_insn\n"
+        "udax_probe_read_insn:\n"
+        "	movb (%rdi), %cl\n"
+        "	ret\n"
+        ".globl udax_probe_write\n.type udax_probe_write,@function\n"
+        "udax_probe_write:\n"
+        "	xorl %eax, %eax\n"
+        ".globl udax_probe_write_insn\n"
+        "udax_probe_write_insn:\n"
+        "	lock addb $0, (%rdi)\n"
+        "	ret\n"
+        ".globl udax_probe_fixup\n"
+        "udax_probe_fixup:\n"
+        "	movl $1, %eax\n"
+        "	ret\n");
+static _Thread_local volatile int copy_armed;
 static _Thread_local void *volatile copy_fault_addr;
 static _Thread_local volatile int copy_efault;
 
@@ -80,7 +113,23 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
 	char *addr = si->si_addr;
 	int saved = errno;
 
+	if (copy_armed) {
+		ucontext_t *uc = ctx;
+		greg_t ip = uc->uc_mcontext.gregs[REG_RIP];
+		if (ip == (greg_t)udax_probe_read_insn || ip == (greg_t)udax_probe_write_insn) {
+			struct window *w = vm_find(addr, 1);
+			copy_efault = w == NULL;
+			if (w)
+				vm_put(w);
+			copy_fault_addr = addr;
+			uc->uc_mcontext.gregs[REG_RIP] = (greg_t)udax_probe_fixup;
+			errno = saved;
+			return;
+		}
+	}
 	if (copy_jmp) {
+		/* A fault inside the copy itself: the page went away between
+		 * the probe and the copy (another thread zapped it). */
 		struct window *w = vm_find(addr, 1);
 		copy_efault = w == NULL;
 		if (w)
@@ -141,11 +190,13 @@ size_t vm_copy(void *dst, const void *src, size_t n, vm_copy_fn copy, void *arg,
 	*efault = 0;
 	if (sigsetjmp(jb, 0)) {
 		copy_jmp = NULL;
+		copy_armed = 0;
 		*fault_addr = copy_fault_addr;
 		*efault = copy_efault;
 		return done;
 	}
 	copy_jmp = &jb;
+	copy_armed = 1;
 	/* page by page, so a fault tells exactly how far we got */
 	while (done < n) {
 		size_t chunk = 4096 - ((uintptr_t)(s + done) & 4095);
@@ -154,6 +205,14 @@ size_t vm_copy(void *dst, const void *src, size_t n, vm_copy_fn copy, void *arg,
 			chunk = dchunk;
 		if (chunk > n - done)
 			chunk = n - done;
+		/* Touch both pages first: a fault then lands on a probe */
+		if (udax_probe_read(s + done) || udax_probe_write(d + done)) {
+			copy_jmp = NULL;
+			copy_armed = 0;
+			*fault_addr = copy_fault_addr;
+			*efault = copy_efault;
+			return done;
+		}
 		if (copy)
 			copy(arg, d + done, s + done, chunk);
 		else
@@ -161,6 +220,7 @@ size_t vm_copy(void *dst, const void *src, size_t n, vm_copy_fn copy, void *arg,
 		done += chunk;
 	}
 	copy_jmp = NULL;
+	copy_armed = 0;
 	return done;
 }
 
