@@ -241,8 +241,10 @@ static ssize_t write_hole(struct wstate *ws, uint64_t pos, uint64_t hole_end)
 	if (err)
 		return err;
 	sched_point("write:allocated");
-	if (ws->di && ws->di->write_lock == WL_ENTRY)
-		dax_evict_zero(ws->di, b, (uint64_t)got);   /* rule b */
+	/* rule b; under write_lock=exclusive no fault runs meanwhile, but
+	 * zero pages mapped before the write must still go */
+	if (ws->di && (ws->di->write_lock == WL_ENTRY || ws->di->write_lock == WL_EXCLUSIVE))
+		dax_evict_zero(ws->di, b, (uint64_t)got);
 	return (ssize_t)(stop - pos);
 }
 

@@ -21,10 +21,12 @@ void dax_evict_zero(struct dax_inode *di, uint64_t b, uint64_t n)
 	for (uint64_t pg = b; pg < end;) {
 		uint64_t e, at, step = 1;
 		sched_point("evict:before-lock");
+		/* A locked entry may be a fault that saw the hole before we
+		 * allocated and is about to map the zero page: wait for it. */
 #ifdef UDAX_BUG_DROP_DIRTY
 		if (!entry_peek(di, pg)) {
 #else
-		if (!(entry_peek(di, pg) & E_ZERO)) {
+		if (!(entry_peek(di, pg) & (E_ZERO | E_LOCKED))) {
 #endif
 			pg++;
 			continue;
@@ -57,6 +59,10 @@ void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to)
 {
 	uint64_t batch[256];
 
+	/* Zap first so stores stop at once; then remove the entries,
+	 * waiting for each holder; then zap again: a writeback that held an
+	 * entry lock while we zapped may have mapped its page read-only
+	 * again, and that mapping must not outlive the block. */
 	rmap_zap(di, from, to - from);
 	for (;;) {
 		size_t n = entry_range_snapshot(di, from, to, batch, 256);
@@ -73,6 +79,9 @@ void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to)
 		if (n < 256)
 			break;
 	}
+#ifndef UDAX_BUG_FREE_MAPPED
+	rmap_zap(di, from, to - from);
+#endif
 }
 
 void dax_drop_clean(struct dax_inode *di, uint64_t from, uint64_t to)
