@@ -234,6 +234,17 @@ int udax_munmap(udax_fs *fs, void *addr, size_t len);
  * bad flags, -ENOMEM if the range is not within one udax mapping. */
 int udax_msync(udax_fs *fs, void *addr, size_t len, int flags);
 
+/*
+ * udax_flush - make stores to [addr, addr+len) of a shared mapping
+ * persistent now: flush their cache lines and fence, without fsync's
+ * metadata work.  With UDAX_MAP_SYNC mappings this is all an
+ * application needs (like pmem_persist()); on real persistent memory
+ * flushing the mapping's own addresses with clwb + sfence is
+ * equivalent.  Pages stay dirty for the next fsync.  -ENOMEM if the
+ * range is not within one udax mapping.
+ */
+int udax_flush(udax_fs *fs, const void *addr, size_t len);
+
 /* ------------------------------------------------------------------ */
 /* Namespace                                                          */
 /* ------------------------------------------------------------------ */

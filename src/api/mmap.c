@@ -175,3 +175,31 @@ int udax_msync(udax_fs *fs, void *addr, size_t len, int flags)
 	vm_put(w);
 	return err;
 }
+
+int udax_flush(udax_fs *fs, const void *addr, size_t len)
+{
+	if (!fs)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	struct window *w = vm_find(addr, len);
+	if (!w)
+		return -ENOMEM;
+	struct dax_inode *di = w->owner;
+	uint64_t off = (uint64_t)((const char *)addr - w->addr);
+	pthread_rwlock_rdlock(&di->inval);
+	for (uint64_t pos = off; pos < off + len;) {
+		struct dextent x;
+		uint64_t next, pg = w->pgoff + pos / BLK, in = pos % BLK;
+		uint64_t n = BLK - in < off + len - pos ? BLK - in : off + len - pos;
+		/* through the pool's own mapping: the same memory, and the
+		 * shadow backend sees the flush */
+		if (w->shared && xmap_lookup(&di->ip->xm, pg, &x, &next))
+			pmem_flush(&fs->m.pm, (char *)meta_block(&fs->m, x.pblk + (pg - x.lblk)) + in, n);
+		pos += n;
+	}
+	pthread_rwlock_unlock(&di->inval);
+	pmem_drain(&fs->m.pm);
+	vm_put(w);
+	return 0;
+}

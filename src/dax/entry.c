@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "dax/dax.h"
+#include "util/sched.h"
 
 #define RBITS 6
 #define RSLOTS 64u
@@ -286,6 +287,7 @@ static void sleep_on(struct dax_inode *di, uint64_t index)
 
 	atomic_fetch_add(&q->sleepers, 1);
 	pthread_mutex_unlock(&di->tree_lock);
+	sched_point("entry:sleep");
 	futex_wait(&q->seq, seq);
 	atomic_fetch_sub(&q->sleepers, 1);
 	pthread_mutex_lock(&di->tree_lock);

@@ -189,6 +189,19 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 			return err;
 		if (!(e & E_PMD) || !(e & E_ZERO) || !write)
 			break;
+#ifdef UDAX_BUG_PMD_PTE_COLLISION
+		/* Mutant: map the new 4 KiB block under the PMD zero entry and
+		 * keep that entry: the page's dirty state has nowhere to live. */
+		{
+			uint64_t pb;
+			int fresh;
+			int64_t got = meta_fill_hole(di->m, di->ip, pg, pg + 1, 1, 0, &pb, &fresh);
+			if (got > 0)
+				err = vm_install(a, BLK, di->pool_fd, pb * BLK, PROT_READ | PROT_WRITE, 1);
+			entry_unlock(di, at, e);
+			return got < 0 ? (int)got : err;
+		}
+#endif
 		drop_zero(di, at, PMD_PAGES);   /* 2 MiB zero page, 4 KiB write */
 	}
 	if (e & E_PMD) {                        /* a PMD block entry covers pg */
@@ -209,7 +222,7 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 		}
 		uint64_t pblk;
 		int fresh;
-		int64_t got = meta_fill_hole(di->m, di->ip, pg, pg + 1, 1, 0, &pblk, &fresh);
+		int64_t got = meta_fill_hole(di->m, di->ip, pg, pg + 1, 1, FILL_FROM_FAULT, &pblk, &fresh);
 		if (got < 0) {
 			entry_unlock(di, at, e);
 			return (int)got;

@@ -34,6 +34,7 @@ static int writeback_one(struct dax_inode *di, uint64_t index)
 		return 0;
 	}
 	uint64_t n = (e & E_PMD) ? PMD_PAGES : 1, pblk = e_pblk(e);
+	sched_point("writeback:locked");
 #ifdef UDAX_BUG_CLEAN_BEFORE_WRPROTECT
 	/* Mutant: flush and mark clean first, write-protect last. */
 	pmem_flush(&di->m->pm, meta_block(di->m, pblk), n * BLK);

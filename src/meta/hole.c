@@ -34,9 +34,8 @@ int64_t meta_fill_hole(struct meta *m, struct inode *ip, uint64_t b, uint64_t ho
 	uint64_t want = hole_end - b < max ? hole_end - b : max;
 	if (b && xmap_lookup(&ip->xm, b - 1, &prev, &nx))
 		goal = prev.pblk + (b - 1 - prev.lblk) + 1;
-	if (want >= 512)
-		flags |= ALLOC_LARGE;
-	int64_t got = alloc_blocks(&tx, want, goal, flags, pblk);
+	unsigned aflags = (flags & ~(unsigned)FILL_FROM_FAULT) | (want >= 512 ? ALLOC_LARGE : 0);
+	int64_t got = alloc_blocks(&tx, want, goal, aflags, pblk);
 	if (got < 0) {
 		tx_abort(&tx);
 		return got;
@@ -50,7 +49,13 @@ int64_t meta_fill_hole(struct meta *m, struct inode *ip, uint64_t b, uint64_t ho
 		return err ? err : -E2BIG;
 	}
 	d->blocks += (uint64_t)got;
+#ifdef UDAX_BUG_SYNC_NO_COMMIT
+	/* Mutant: a fault's allocation stays in memory until some later
+	 * transaction; a crash before it loses the block mapping. */
+	err = (flags & FILL_FROM_FAULT) ? tx_commit_volatile(&tx) : tx_commit(&tx);
+#else
 	err = tx_commit(&tx);
+#endif
 	if (err)
 		return err;
 	*fresh = 1;

@@ -175,6 +175,17 @@ int tx_commit(struct tx *tx)
 	return 0;
 }
 
+#ifdef UDAX_BUG_SYNC_NO_COMMIT
+/* Mutant builds: apply a transaction in memory only. */
+int tx_commit_volatile(struct tx *tx)
+{
+	struct meta *m = tx->m;
+	run_callbacks(tx, 1);
+	pthread_mutex_unlock(&m->tx_lock);
+	return 0;
+}
+#endif
+
 /* Home blocks a journal may name: metadata regions and data blocks,
  * never the superblock or the journal itself. */
 static int valid_home(struct meta *m, uint64_t blk)

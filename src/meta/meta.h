@@ -162,6 +162,9 @@ int tx_defer(struct tx *tx, tx_cb fn, void *arg);
 struct dinode *tx_inode(struct tx *tx, struct inode *ip);
 int tx_commit(struct tx *tx);                   /* drops tx_lock */
 void tx_abort(struct tx *tx);                   /* drops tx_lock */
+#ifdef UDAX_BUG_SYNC_NO_COMMIT
+int tx_commit_volatile(struct tx *tx);          /* mutant builds only */
+#endif
 int journal_replay(struct meta *m);
 void seal_block(struct meta *m, uint64_t blk, void *buf);
 
@@ -214,7 +217,8 @@ void dir_free(struct dircache *dc);
 int meta_unmap(struct meta *m, struct inode *ip, uint64_t s, uint64_t e);
 int meta_evict(struct meta *m, struct inode *ip);
 int meta_reap_orphans(struct meta *m);
-/* hole.c */
+/* hole.c; FILL_FROM_FAULT marks a page fault's allocation */
+#define FILL_FROM_FAULT 0x100
 int64_t meta_fill_hole(struct meta *m, struct inode *ip, uint64_t b, uint64_t hole_end,
                        uint64_t max, unsigned flags, uint64_t *pblk, int *fresh);
 

@@ -4,8 +4,11 @@
  * The pool mapping is the "working" image: every store is visible there
  * at once, as on real hardware.  A second, private "persisted" image
  * receives a cache line only when the line was flushed and a fence
- * followed: pmem_flush() records the line as pending, pmem_drain()
- * copies every pending line's current content into the persisted image.
+ * followed: pmem_flush() captures the line's content as pending,
+ * pmem_drain() writes every pending capture into the persisted image.
+ * Capturing at flush time is the strict reading of the hardware rule:
+ * a store made after a line's flush is not known to persist until the
+ * line is flushed again, even if a fence comes first.
  * Non-temporal stores are modelled as store + flush, which has the same
  * rule (they persist at the next fence).  What a power cut leaves is
  * exactly the persisted image; udax_shadow_save() writes it out.
@@ -22,12 +25,17 @@
 #include <string.h>
 #include <unistd.h>
 
+struct pending {
+	size_t line;
+	unsigned char data[PMEM_LINE];
+};
+
 struct shadow {
 	pthread_mutex_t lock;
 	size_t len;
 	char *persisted;
-	uint64_t *pending_bits;   /* one bit per cache line */
-	size_t *pending;          /* list of pending line numbers */
+	uint32_t *slot_of;        /* per cache line: pending slot + 1, or 0 */
+	struct pending *pending;  /* captures since the last fence */
 	size_t npending, cap;
 	uint64_t fences;
 	void (*hook)(uint64_t fence, void *arg);
@@ -35,11 +43,15 @@ struct shadow {
 	const char *base;         /* working image, for subset saves */
 };
 
-static void copy_line(struct shadow *sh, const char *from, char *to, size_t l)
+static size_t line_bytes(struct shadow *sh, size_t l)
 {
 	size_t off = l * PMEM_LINE;
-	size_t n = sh->len - off < PMEM_LINE ? sh->len - off : PMEM_LINE;
-	memcpy(to + off, from + off, n);
+	return sh->len - off < PMEM_LINE ? sh->len - off : PMEM_LINE;
+}
+
+static void apply(struct shadow *sh, const struct pending *p, char *img)
+{
+	memcpy(img + p->line * PMEM_LINE, p->data, line_bytes(sh, p->line));
 }
 
 struct shadow *shadow_create(const void *base, size_t len)
@@ -51,10 +63,10 @@ struct shadow *shadow_create(const void *base, size_t len)
 		return NULL;
 	sh->len = len;
 	sh->persisted = malloc(len);
-	sh->pending_bits = calloc((lines + 63) / 64, 8);
+	sh->slot_of = calloc(lines, sizeof(uint32_t));
 	sh->cap = 1024;
-	sh->pending = malloc(sh->cap * sizeof(size_t));
-	if (!sh->persisted || !sh->pending_bits || !sh->pending) {
+	sh->pending = malloc(sh->cap * sizeof(*sh->pending));
+	if (!sh->persisted || !sh->slot_of || !sh->pending) {
 		shadow_destroy(sh);
 		return NULL;
 	}
@@ -68,7 +80,7 @@ void shadow_destroy(struct shadow *sh)
 	if (!sh)
 		return;
 	free(sh->persisted);
-	free(sh->pending_bits);
+	free(sh->slot_of);
 	free(sh->pending);
 	free(sh);
 }
@@ -82,18 +94,21 @@ void shadow_flush(struct shadow *sh, const char *base, const void *addr, size_t 
 		return; /* not pool memory (a caller's buffer): nothing persists */
 	pthread_mutex_lock(&sh->lock);
 	for (size_t l = first; l <= last; l++) {
-		uint64_t bit = 1ull << (l % 64);
-		if (sh->pending_bits[l / 64] & bit)
-			continue;
-		sh->pending_bits[l / 64] |= bit;
-		if (sh->npending == sh->cap) {
-			size_t *n = realloc(sh->pending, 2 * sh->cap * sizeof(size_t));
-			if (!n)
-				abort(); /* test backend: out of memory is fatal */
-			sh->pending = n;
-			sh->cap *= 2;
+		uint32_t k = sh->slot_of[l];
+		if (!k) {
+			if (sh->npending == sh->cap) {
+				void *n = realloc(sh->pending, 2 * sh->cap * sizeof(*sh->pending));
+				if (!n)
+					abort(); /* test backend: out of memory is fatal */
+				sh->pending = n;
+				sh->cap *= 2;
+			}
+			k = (uint32_t)++sh->npending;
+			sh->slot_of[l] = k;
+			sh->pending[k - 1].line = l;
 		}
-		sh->pending[sh->npending++] = l;
+		/* a later flush of the same line before the fence wins */
+		memcpy(sh->pending[k - 1].data, base + l * PMEM_LINE, line_bytes(sh, l));
 	}
 	pthread_mutex_unlock(&sh->lock);
 }
@@ -106,9 +121,8 @@ void shadow_drain(struct shadow *sh, const char *base)
 	if (sh->hook)
 		sh->hook(sh->fences, sh->hook_arg); /* before: pending lines still pending */
 	for (size_t i = 0; i < sh->npending; i++) {
-		size_t l = sh->pending[i];
-		copy_line(sh, base, sh->persisted, l);
-		sh->pending_bits[l / 64] &= ~(1ull << (l % 64));
+		apply(sh, &sh->pending[i], sh->persisted);
+		sh->slot_of[sh->pending[i].line] = 0;
 	}
 	sh->npending = 0;
 	pthread_mutex_unlock(&sh->lock);
@@ -169,14 +183,14 @@ int shadow_save_subset(struct shadow *sh, const char *path, uint64_t seed)
 	if (!img)
 		return -ENOMEM;
 	memcpy(img, sh->persisted, sh->len);
-	for (size_t i = 0; i < sh->npending && seed && sh->base; i++) {
+	for (size_t i = 0; i < sh->npending && seed; i++) {
 		int take = 1;
 		if (seed != UINT64_MAX) {
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 			take = (int)(x & 1);
 		}
 		if (take)
-			copy_line(sh, sh->base, img, sh->pending[i]);
+			apply(sh, &sh->pending[i], img);
 	}
 	int err = write_image(img, sh->len, path);
 	free(img);

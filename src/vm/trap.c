@@ -205,6 +205,12 @@ size_t vm_copy(void *dst, const void *src, size_t n, vm_copy_fn copy, void *arg,
 			chunk = dchunk;
 		if (chunk > n - done)
 			chunk = n - done;
+#ifdef UDAX_BUG_NO_BAILOUT
+		/* Mutant: copy straight through; a fault runs the handler
+		 * with the caller's locks held. */
+		copy_armed = 0;
+		copy_jmp = NULL;
+#else
 		/* Touch both pages first: a fault then lands on a probe */
 		if (udax_probe_read(s + done) || udax_probe_write(d + done)) {
 			copy_jmp = NULL;
@@ -213,6 +219,7 @@ size_t vm_copy(void *dst, const void *src, size_t n, vm_copy_fn copy, void *arg,
 			*efault = copy_efault;
 			return done;
 		}
+#endif
 		if (copy)
 			copy(arg, d + done, s + done, chunk);
 		else
