@@ -20,6 +20,7 @@
 #include "udax.h"
 
 int udax_demo(const char *pool);
+int demo_race(const char *pool);
 
 #define MIB (1u << 20)
 #define DEMO_POOL_SIZE (64ull << 20)
@@ -465,7 +466,8 @@ int udax_demo(const char *pool)
 		failed("allocate", "crash path", -ENOMEM);
 		goto out;
 	}
-	if (make_contents(&d) == 0 && tour(&d) == 0 && crash_tour(&d) == 0)
+	if (make_contents(&d) == 0 && tour(&d) == 0 && crash_tour(&d) == 0 &&
+	    demo_race(d.pool) == 0)
 		ret = 0;
 out:
 	if (d.fs)
