@@ -26,6 +26,7 @@
 #include "t.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <sys/mman.h>
 
@@ -254,7 +255,7 @@ static void race_pmd(void)
 }
 
 /* 6. pwrite whose source is a mapping of the range it writes. */
-static volatile int recursion_done;
+static _Atomic int recursion_done;
 
 static void *watchdog(void *arg)
 {

@@ -238,9 +238,9 @@ int udax_fstat(udax_fs *fs, int fd, struct stat *st)
 		return -EFAULT;
 	/* directories' fields are under ns_lock, files' under rw */
 	pthread_mutex_lock(&fs->ns_lock);
-	pthread_rwlock_rdlock(&f->ip->rw);
+	pthread_mutex_lock(&fs->m.tx_lock);
 	fill_stat(f->ip, st);
-	pthread_rwlock_unlock(&f->ip->rw);
+	pthread_mutex_unlock(&fs->m.tx_lock);
 	pthread_mutex_unlock(&fs->ns_lock);
 	return 0;
 }
@@ -304,9 +304,13 @@ int inode_sync_times(udax_fs *fs, struct inode *ip, int datasync)
 {
 	struct tx tx;
 
-	if (datasync || !ip->times_dirty)
+	if (datasync)
 		return 0;
 	tx_begin(&fs->m, &tx);
+	if (!ip->times_dirty) {
+		tx_abort(&tx);
+		return 0;
+	}
 	if (!tx_inode(&tx, ip)) {
 		tx_abort(&tx);
 		return -E2BIG;

@@ -4,9 +4,11 @@
  * Locking (outermost first; see meta.h for the rest):
  *   fs->ns_lock     every namespace operation and path walk; it also
  *                   protects directory inodes' dinode fields.
- *   ip->rw          a regular file's size, extents and dinode: shared
- *                   for reads, exclusive for writes, truncate, fallocate
- *                   and link-count changes.
+ *   ip->rw          a regular file's size and data: shared for reads,
+ *                   exclusive for writes, truncate, fallocate and
+ *                   link-count changes.  The dinode itself is written
+ *                   only under meta->tx_lock (page faults allocate
+ *                   without ip->rw), so stat reads it under tx_lock.
  *   file->pos_lock  a descriptor's offset, held across read()/write()
  *                   so concurrent calls on one descriptor do not share
  *                   an offset.

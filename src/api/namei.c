@@ -293,9 +293,9 @@ int udax_stat(udax_fs *fs, const char *path, struct stat *st)
 	pthread_mutex_lock(&fs->ns_lock);
 	int err = path_lookup(fs, path, &ip);
 	if (!err) {
-		pthread_rwlock_rdlock(&ip->rw);
+		pthread_mutex_lock(&fs->m.tx_lock);
 		fill_stat(ip, st);
-		pthread_rwlock_unlock(&ip->rw);
+		pthread_mutex_unlock(&fs->m.tx_lock);
 		release_inode(fs, ip);
 	}
 	pthread_mutex_unlock(&fs->ns_lock);

@@ -345,8 +345,12 @@ static ssize_t write_locked(struct wstate *ws, uint64_t pos)
 	uint64_t stop = pos + (uint64_t)r;
 	if (stop > ip->d.size)
 		set_size(ws->fs, ip, stop, 0);
+	/* the dinode is written only under tx_lock: a page fault may be
+	 * committing an allocation for this inode right now */
+	pthread_mutex_lock(&ws->fs->m.tx_lock);
 	ip->d.mtime_ns = ip->d.ctime_ns = now_ns();
 	ip->times_dirty = 1;
+	pthread_mutex_unlock(&ws->fs->m.tx_lock);
 	if (ws->f->flags & (O_SYNC | O_DSYNC))
 		inode_sync_times(ws->fs, ip, 0);
 	return r;
