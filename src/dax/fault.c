@@ -45,6 +45,24 @@ static int clip(struct window *w, uint64_t *lo, uint64_t *hi)
 	return *lo < *hi;
 }
 
+/* Map pool blocks / the zero page into a shared window, recording the
+ * range as evictable under VMA pressure (vm/pte.c). */
+static int map_block(struct window *w, char *addr, size_t len, int fd, uint64_t pblk, int prot)
+{
+	int err = vm_install(addr, len, fd, pblk * BLK, prot, 1);
+	if (!err)
+		vm_note_mapped(w, addr, len);
+	return err;
+}
+
+static int map_zero(struct window *w, char *addr, size_t len)
+{
+	int err = vm_install_zero(addr, len);
+	if (!err)
+		vm_note_mapped(w, addr, len);
+	return err;
+}
+
 void rmap_add(struct dax_inode *di, struct window *w)
 {
 	pthread_mutex_lock(&di->rmap_lock);
@@ -89,8 +107,13 @@ int rmap_protect(struct dax_inode *di, uint64_t index, uint64_t n, uint64_t pblk
 		uint64_t lo = index, hi = index + n;
 		if (!w->shared || !clip(w, &lo, &hi))
 			continue;
-		err = vm_install(page_addr(w, lo), (hi - lo) * BLK, di->pool_fd,
-		                 (pblk + (lo - index)) * BLK, PROT_READ, 1);
+		/* Near the VMA budget, zap instead: also no store gets
+		 * through, and it never adds a mapping. */
+		if (vm_pressure())
+			err = vm_zap(page_addr(w, lo), (hi - lo) * BLK);
+		else
+			err = map_block(w, page_addr(w, lo), (hi - lo) * BLK, di->pool_fd,
+			                pblk + (lo - index), PROT_READ);
 	}
 	pthread_mutex_unlock(&di->rmap_lock);
 	return err;
@@ -137,14 +160,14 @@ static int pmd_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 	int mapped = xmap_lookup(&di->ip->xm, a, &x, &next);
 	if (mapped && x.lblk + x.len >= a + PMD_PAGES && (x.pblk + (a - x.lblk)) % PMD_PAGES == 0) {
 		uint64_t pblk = x.pblk + (a - x.lblk);
-		err = vm_install(addr, PMD_PAGES * BLK, di->pool_fd, pblk * BLK,
-		                 PROT_READ | (write ? PROT_WRITE : 0), 1);
+		err = map_block(w, addr, PMD_PAGES * BLK, di->pool_fd, pblk,
+		                PROT_READ | (write ? PROT_WRITE : 0));
 		uint64_t v = write ? e_block(pblk, E_PMD | E_DIRTY) : (e & E_DIRTY ? e : 0);
 		entry_unlock(di, at, err ? e : v);
 		return err;
 	}
 	if (!mapped && !write && next >= a + PMD_PAGES) {
-		err = vm_install_zero(addr, PMD_PAGES * BLK);
+		err = map_zero(w, addr, PMD_PAGES * BLK);
 		entry_unlock(di, at, err ? e : (E_ZERO | E_PMD));
 		return err;
 	}
@@ -165,8 +188,8 @@ static int map_around(struct dax_inode *di, struct window *w, uint64_t pg,
 		hi = eof_pages(di);
 	if (!clip(w, &lo, &hi))
 		return 0;
-	return vm_install(page_addr(w, lo), (hi - lo) * BLK, di->pool_fd,
-	                  (x->pblk + (lo - x->lblk)) * BLK, PROT_READ, 1);
+	return map_block(w, page_addr(w, lo), (hi - lo) * BLK, di->pool_fd,
+	                 x->pblk + (lo - x->lblk), PROT_READ);
 }
 
 /* Drop a zero-page entry covering @at (n pages) from every mapping. */
@@ -197,7 +220,7 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 			int fresh;
 			int64_t got = meta_fill_hole(di->m, di->ip, pg, pg + 1, 1, 0, &pb, &fresh);
 			if (got > 0)
-				err = vm_install(a, BLK, di->pool_fd, pb * BLK, PROT_READ | PROT_WRITE, 1);
+				err = map_block(w, a, BLK, di->pool_fd, pb, PROT_READ | PROT_WRITE);
 			entry_unlock(di, at, e);
 			return got < 0 ? (int)got : err;
 		}
@@ -207,16 +230,16 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 	if (e & E_PMD) {                        /* a PMD block entry covers pg */
 		uint64_t pblk = e_pblk(e);
 		if (e & E_ZERO)
-			err = vm_install_zero(page_addr(w, at), PMD_PAGES * BLK);
+			err = map_zero(w, page_addr(w, at), PMD_PAGES * BLK);
 		else
-			err = vm_install(page_addr(w, at), PMD_PAGES * BLK, di->pool_fd, pblk * BLK,
-			                 PROT_READ | (write ? PROT_WRITE : 0), 1);
+			err = map_block(w, page_addr(w, at), PMD_PAGES * BLK, di->pool_fd, pblk,
+			                PROT_READ | (write ? PROT_WRITE : 0));
 		entry_unlock(di, at, err || !write ? e : e | E_DIRTY);
 		return err;
 	}
 	if (!xmap_lookup(&di->ip->xm, pg, &x, &next)) {
 		if (!write) {
-			err = vm_install_zero(a, BLK);
+			err = map_zero(w, a, BLK);
 			entry_unlock(di, at, err ? e : E_ZERO);
 			return err;
 		}
@@ -237,7 +260,7 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 		entry_unlock(di, at, (e & E_DIRTY) ? e : 0);
 		return err;
 	}
-	err = vm_install(a, BLK, di->pool_fd, pblk * BLK, PROT_READ | PROT_WRITE, 1);
+	err = map_block(w, a, BLK, di->pool_fd, pblk, PROT_READ | PROT_WRITE);
 	entry_unlock(di, at, err ? ((e & E_DIRTY) ? e : 0) : e_block(pblk, E_DIRTY));
 	return err;
 }

@@ -5,12 +5,20 @@
  * create kernel VMAs; Linux caps a process at vm.max_map_count of them.
  * We keep an estimate (each install or protect of a sub-range may add
  * two) and, when it nears the budget, recount from /proc/self/maps; a
- * change that would pass the budget fails with -ENOMEM instead of
+ * change that would pass the budget first evicts the oldest mappings
+ * of shared windows (they are a cache: a later access faults them back
+ * in, and dirty state lives in the entry index, not in the mapping),
+ * and fails with -ENOMEM only when that frees nothing, instead of
  * letting the kernel fail an unrelated mmap in the application.
+ *
+ * UDAX_MAP_BUDGET in the environment lowers the budget (tests use it to
+ * reach the limit quickly).
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #include "vm/vm.h"
@@ -31,6 +39,9 @@ long vm_map_budget(void)
 		}
 		/* leave room for the application's own mappings */
 		b = max - max / 16 - 256;
+		const char *env = getenv("UDAX_MAP_BUDGET");
+		if (env && atol(env) > 64 && atol(env) < b)
+			b = atol(env);
 		atomic_store(&budget, b);
 	}
 	return b;
@@ -57,16 +68,70 @@ long vm_map_count(void)
 	return n;
 }
 
+/* ---- eviction: a ring of installed ranges of shared windows ---- */
+
+#define RING 65536
+static struct mapped {
+	char *addr;
+	size_t len;
+	uint64_t window;
+} ring[RING];
+static size_t ring_head, ring_len;
+static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void vm_note_mapped(struct window *w, char *addr, size_t len)
+{
+	pthread_mutex_lock(&ring_lock);
+	if (ring_len == RING) {           /* forget the oldest */
+		ring_head = (ring_head + 1) % RING;
+		ring_len--;
+	}
+	ring[(ring_head + ring_len) % RING] = (struct mapped){ addr, len, w->id };
+	ring_len++;
+	pthread_mutex_unlock(&ring_lock);
+}
+
+/* Zap the oldest quarter of the recorded ranges; returns how many. */
+static long evict_oldest(void)
+{
+	long n = 0;
+
+	pthread_mutex_lock(&ring_lock);
+	size_t k = ring_len / 4 + 1;
+	for (; k && ring_len; k--) {
+		struct mapped m = ring[ring_head];
+		ring_head = (ring_head + 1) % RING;
+		ring_len--;
+		struct window *w = vm_find(m.addr, m.len);
+		if (w && w->id == m.window && w->shared) {
+			vm_zap(m.addr, m.len);
+			n++;
+		}
+		if (w)
+			vm_put(w);
+	}
+	pthread_mutex_unlock(&ring_lock);
+	return n;
+}
+
+int vm_pressure(void)
+{
+	return atomic_load(&est_maps) > vm_map_budget() / 2;
+}
+
 /* Account for an operation that may add @n VMAs. */
 static int charge(long n)
 {
 	long e = atomic_load(&est_maps);
 	if (e < 0)
 		e = vm_map_count();
-	if (e + n > vm_map_budget()) {
+	while (e + n > vm_map_budget()) {
 		e = vm_map_count();   /* the estimate only grows: recount */
-		if (e + n > vm_map_budget())
+		if (e + n <= vm_map_budget())
+			break;
+		if (evict_oldest() == 0)
 			return -ENOMEM;
+		e = vm_map_count();
 	}
 	atomic_fetch_add(&est_maps, n);
 	return 0;

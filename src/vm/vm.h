@@ -45,6 +45,7 @@ struct window {
 	struct window *next;    /* owner's reverse map */
 	int refs;               /* faults in progress (vm lock) */
 	int dead;
+	uint64_t id;            /* unique per registration */
 	char *reserved;         /* whole reservation (for release) */
 	size_t reserved_len;
 };
@@ -66,9 +67,13 @@ int vm_install(char *addr, size_t len, int pool_fd, uint64_t pool_off, int prot,
 int vm_install_zero(char *addr, size_t len);
 int vm_zap(char *addr, size_t len);
 int vm_protect(char *addr, size_t len, int prot);
-/* Estimated kernel VMAs created by udax mappings, and the budget. */
+/* Kernel VMAs of the process (recounted), and udax's budget for them. */
 long vm_map_count(void);
 long vm_map_budget(void);
+/* Record an installed range of a shared window as evictable. */
+void vm_note_mapped(struct window *w, char *addr, size_t len);
+/* Past half the budget: prefer zapping to re-mapping read-only. */
+int vm_pressure(void);
 
 /* Copy that bails out on a fault: returns bytes copied (== n when
  * done); @copy (NULL: memcpy) does the copying.  *fault_addr is set to the faulting address on a short copy;

@@ -79,8 +79,10 @@ int vm_register(struct window *w)
 	memmove(&reg[i + 1], &reg[i], (nreg - i) * sizeof(*reg));
 	reg[i] = w;
 	nreg++;
+	static uint64_t next_id;
 	w->refs = 0;
 	w->dead = 0;
+	w->id = ++next_id;
 	pthread_mutex_unlock(&reg_lock);
 	return 0;
 }
