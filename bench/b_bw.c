@@ -29,6 +29,7 @@ struct bw {
 	uint64_t fsize;     /* file size (and working set) */
 	uint64_t volume;    /* bytes moved per measurement */
 	char *buf;          /* the caller's buffer, 2 MiB */
+	char kpath[512];
 };
 
 static int applies(int v, int write)
@@ -88,8 +89,6 @@ static double measure(struct bw *b, int v, int write, size_t req)
 
 static void setup(struct bw *b, struct upool *p)
 {
-	char kpath[512];
-
 	b->fsize = opt.quick ? 64 * MiB : 256 * MiB;
 	b->volume = opt.quick ? 128 * MiB : 512 * MiB;
 	upool_make(p, "bw.pool", 2 * b->fsize + 64 * MiB, NULL);
@@ -102,8 +101,8 @@ static void setup(struct bw *b, struct upool *p)
 	for (uint64_t off = 0; off < b->fsize; off += 2 * MiB)
 		UCHECK(udax_pwrite(b->fs, b->ufd, b->buf, 2 * MiB, (off_t)off));
 	b->ufd_alloc = ufile_create(b->fs, "/bw-alloc", 0, 0);
-	scratch_path(kpath, sizeof(kpath), opt.shm, "bw.tmpfs");
-	b->kfd = kfile_create(kpath, b->fsize, 0);
+	scratch_path(b->kpath, sizeof(b->kpath), opt.shm, "bw.tmpfs");
+	b->kfd = kfile_create(b->kpath, b->fsize, 0);
 	b->map = mmap(NULL, b->fsize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, b->kfd, 0);
 	if (b->map == MAP_FAILED)
 		die("mmap tmpfs file: %s", strerror(errno));
@@ -181,6 +180,7 @@ int bench_bw(void)
 	md_end();
 	munmap(b.map, b.fsize);
 	close(b.kfd);
+	scratch_remove(b.kpath);
 	free(b.buf);
 	upool_drop(&p);
 	return 0;

@@ -27,8 +27,11 @@ static void first_line_of(const char *path, const char *key, char *out, size_t l
 				continue;
 			v += strspn(v, ": \t");
 		}
-		v[strcspn(v, "\n")] = 0;
-		snprintf(out, len, "%s", v);
+		size_t n = strcspn(v, "\n");
+		if (n >= len)
+			n = len - 1;
+		memcpy(out, v, n);
+		out[n] = 0;
 		break;
 	}
 	fclose(f);

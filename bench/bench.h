@@ -19,11 +19,11 @@
 
 #include <udax.h>
 
-#define KiB (1ull << 10)
-#define MiB (1ull << 20)
-#define GiB (1ull << 30)
-#define PAGE 4096ull
-#define PMD (2ull * MiB)
+#define KiB (UINT64_C(1) << 10)
+#define MiB (UINT64_C(1) << 20)
+#define GiB (UINT64_C(1) << 30)
+#define PAGE UINT64_C(4096)
+#define PMD (2 * MiB)
 
 struct bench_opts {
 	int quick;            /* --quick: small sizes, few repetitions */

@@ -41,6 +41,8 @@ run_config() {
 
 CTEST_ARGS=""
 run_config build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# sanitizer builds run several times slower: sample crash states sparser
+export UDAX_CRASH_LIGHT=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_config build-asan -DCMAKE_BUILD_TYPE=Debug -DUDAX_SANITIZE=address -DCMAKE_C_COMPILER=clang -DUDAX_MUTANTS=OFF

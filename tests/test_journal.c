@@ -16,11 +16,15 @@
  *     operations may show each byte old or new, never anything else);
  *   - survive a sweep that deletes everything and writes a new file,
  *     followed by a clean fsck.
- * UDAX_CRASH_FULL=1 tries 32 subsets per fence instead of 4.
+ * A second test generates workloads ACE-style: every sequence of one
+ * and (sampled) two operations from a fixed alphabet.
+ * UDAX_CRASH_FULL=1 tries 32 subsets per fence instead of 4 and every
+ * pair of operations.
  */
 #include "t.h"
 
 #include <dirent.h>
+#include <sys/mman.h>
 
 #define MAXE 64
 #define POOL_MB 8
@@ -200,11 +204,25 @@ static int run_op(udax_fs *fs, int j)
 	return -EINVAL;
 }
 
+static const char *fixed_mix(int j)
+{
+	return inplace[j];
+}
+
 /* ---- exploration ---- */
 
+#define MAXOPS 32
+/* The workload being explored: @nops steps, step j run by op(fs, j);
+ * mix(j) names the file step j may leave half old, half new (or NULL). */
+static struct workload {
+	int nops;
+	int (*op)(udax_fs *fs, int j);
+	const char *(*mix)(int j);
+} W;
+
 static char base_img[128], work_img[128], crash_img[128];
-static struct state ref[NOPS + 1];
-static uint64_t fence_end[NOPS];
+static struct state ref[MAXOPS + 1];
+static uint64_t fence_end[MAXOPS];
 
 static int copy_file(const char *from, const char *to)
 {
@@ -274,8 +292,8 @@ static int check_image(const char *img, int j, uint64_t k, int seed)
 	if (udax_mount(img, NULL, &fs))
 		return 1;
 	int ok = capture(fs, &s) == 0 &&
-	         (same_state(&s, &ref[j], &ref[j + 1], inplace[j]) ||
-	          same_state(&s, &ref[j + 1], &ref[j], inplace[j]));
+	         (same_state(&s, &ref[j], &ref[j + 1], W.mix(j)) ||
+	          same_state(&s, &ref[j + 1], &ref[j], W.mix(j)));
 	if (!ok)
 		fprintf(stderr, "  fence %llu seed %d: state is neither before nor after op %d\n",
 		        (unsigned long long)k, seed, j);
@@ -301,8 +319,8 @@ static int explore_fence(uint64_t k, int nseeds, int *states)
 	if (copy_file(base_img, work_img) || udax_mount(work_img, "shadow", &fs))
 		return 1;
 	udax_shadow_set_hook(fs, cut_hook, &c);
-	for (j = 0; j < NOPS && !c.saved; j++)
-		run_op(fs, j);
+	for (j = 0; j < W.nops && !c.saved; j++)
+		W.op(fs, j);
 	udax_shadow_set_hook(fs, NULL, NULL);
 	udax_unmount(fs);
 	if (!c.saved || c.err) {
@@ -321,41 +339,184 @@ static int explore_fence(uint64_t k, int nseeds, int *states)
 	return failures;
 }
 
-static void test_crash_every_fence(void)
+static void set_paths(void)
 {
-	udax_fs *fs;
 	int pid = (int)getpid();
 	snprintf(base_img, sizeof(base_img), "/dev/shm/udax-test-%d-base.pool", pid);
 	snprintf(work_img, sizeof(work_img), "/dev/shm/udax-test-%d-work.pool", pid);
 	snprintf(crash_img, sizeof(crash_img), "/dev/shm/udax-test-%d-crash", pid);
-	unlink(base_img);
-	REQUIRE(udax_mkfs(base_img, POOL_MB << 20, 0) == 0);
-	/* reference run */
-	REQUIRE(copy_file(base_img, work_img) == 0);
-	REQUIRE(udax_mount(work_img, "shadow", &fs) == 0);
-	REQUIRE(capture(fs, &ref[0]) == 0);
-	uint64_t first = udax_shadow_fences(fs) + 1; /* mount's own fences precede the workload */
-	for (int j = 0; j < NOPS; j++) {
-		int r = run_op(fs, j);
-		if (r)
+}
+
+struct tally {
+	long workloads, fences, states, failures;
+};
+
+/* Reference run of W from base_img, then a cut before every fence. */
+static int explore(int nseeds, struct tally *t, int quiet)
+{
+	udax_fs *fs;
+	int failures = 0, states = 0;
+
+	if (copy_file(base_img, work_img) || udax_mount(work_img, "shadow", &fs))
+		return 1;
+	if (capture(fs, &ref[0]))
+		return 1;
+	uint64_t first = udax_shadow_fences(fs) + 1; /* mount's own fences come first */
+	for (int j = 0; j < W.nops; j++) {
+		int r = W.op(fs, j);
+		if (r && !quiet)
 			fprintf(stderr, "  op %d failed: %d\n", j, r);
-		REQUIRE(r == 0);
 		fence_end[j] = udax_shadow_fences(fs);
-		REQUIRE(capture(fs, &ref[j + 1]) == 0);
+		if ((r && !quiet) || capture(fs, &ref[j + 1]))
+			return 1;
 	}
 	udax_unmount(fs);
-	uint64_t total = fence_end[NOPS - 1];
-	const char *full = getenv("UDAX_CRASH_FULL");
-	int nseeds = full && *full == '1' ? 32 : 4;
-	int failures = 0, states = 0;
+	uint64_t total = fence_end[W.nops - 1];
 	for (uint64_t k = first; k <= total; k++)
 		failures += explore_fence(k, nseeds, &states);
-	printf("  crash exploration: %d ops, %llu fences, %d crash states checked, %d failures\n",
-	       NOPS, (unsigned long long)total, states, failures);
-	CHECK_EQ(failures, 0);
-	CHECK_EQ(states, (int)(total - first + 1) * nseeds);
-	for (int j = 0; j <= NOPS; j++)
+	for (int j = 0; j <= W.nops; j++)
 		state_free(&ref[j]);
+	if (states != (int)(total + 1 - first) * nseeds)
+		failures++;
+	t->workloads++;
+	t->fences += (long)(total + 1 - first);
+	t->states += states;
+	t->failures += failures;
+	return failures;
+}
+
+static int env_is(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v == '1';
+}
+
+/* UDAX_CRASH_FULL=1: everything; UDAX_CRASH_LIGHT=1 (sanitizer builds,
+ * several times slower): a sparser sample. */
+static int nseeds_for_run(void)
+{
+	return env_is("UDAX_CRASH_FULL") ? 32 : env_is("UDAX_CRASH_LIGHT") ? 2 : 4;
+}
+
+static void test_crash_every_fence(void)
+{
+	struct tally t = { 0 };
+
+	set_paths();
+	unlink(base_img);
+	REQUIRE(udax_mkfs(base_img, POOL_MB << 20, 0) == 0);
+	W = (struct workload){ NOPS, run_op, fixed_mix };
+	explore(nseeds_for_run(), &t, 0);
+	printf("  crash exploration: %d ops, %ld fences, %ld crash states checked, %ld failures\n",
+	       NOPS, t.fences, t.states, t.failures);
+	CHECK_EQ(t.failures, 0);
+	CHECK(t.states > 0);
+	unlink(base_img);
+	unlink(work_img);
+}
+
+/* ---- generated workloads (ACE-style) ----
+ * Every sequence of up to two operations from a fixed alphabet on a
+ * small tree (/A 8 KiB, /B 4 KiB, /D/E), each followed by a crash at
+ * every fence.  Operations whose preconditions fail just return an
+ * error and change nothing; that is part of the test. */
+
+enum { ACE_N = 16 };
+static int ace_seq[3], ace_len;
+
+static int mapped_store(udax_fs *fs, const char *path)
+{
+	void *m;
+	int fd = udax_open(fs, path, O_RDWR, 0);
+	if (fd < 0)
+		return fd;
+	int r = udax_mmap(fs, fd, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &m);
+	if (!r) {
+		memset((char *)m + 100, 'M', 300);
+		r = udax_fsync(fs, fd);
+		udax_munmap(fs, m, 4096);
+	}
+	udax_close(fs, fd);
+	return r;
+}
+
+static int ace_do(udax_fs *fs, int op)
+{
+	switch (op) {
+	case 0: return create(fs, "/C");
+	case 1: return put(fs, "/A", O_APPEND, 5000, 0, 11);
+	case 2: return put(fs, "/A", 0, 2000, 1000, 12);
+	case 3: return with_fd(fs, "/A", 0, 3000, 0, 1);
+	case 4: return with_fd(fs, "/A", 0, 20000, 0, 1);
+	case 5: return with_fd(fs, "/A", UDAX_FALLOC_KEEP_SIZE, 65536, 65536, 0);
+	case 6: return with_fd(fs, "/A", UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_KEEP_SIZE, 4096, 4096, 0);
+	case 7: return udax_rename(fs, "/A", "/D/A2", 0);
+	case 8: return udax_rename(fs, "/B", "/A", 0);
+	case 9: return udax_rename(fs, "/A", "/D", UDAX_RENAME_EXCHANGE);
+	case 10: return udax_unlink(fs, "/A");
+	case 11: return udax_mkdir(fs, "/F", 0755);
+	case 12: return udax_rmdir(fs, "/F");
+	case 13: return mapped_store(fs, "/B");
+	case 14: return with_fd(fs, "/A", UDAX_FALLOC_ZERO_RANGE, 100, 4900, 0);
+	case 15: return put(fs, "/B", 0, 3000, 40000, 13);
+	}
+	return -EINVAL;
+}
+
+static int ace_op(udax_fs *fs, int j)
+{
+	ace_do(fs, ace_seq[j]);
+	return 0; /* a failing step is a legitimate step */
+}
+
+static const char *ace_mix(int j)
+{
+	static const char *const mix[ACE_N] = {
+		[1] = "/A", [2] = "/A", [6] = "/A", [13] = "/B", [14] = "/A", [15] = "/B",
+	};
+	return mix[ace_seq[j]];
+}
+
+static int make_ace_base(void)
+{
+	udax_fs *fs;
+	unlink(base_img);
+	if (udax_mkfs(base_img, POOL_MB << 20, 0) || udax_mount(base_img, NULL, &fs))
+		return -1;
+	int r = put(fs, "/A", O_CREAT, 8192, 0, 1) | put(fs, "/B", O_CREAT, 4096, 0, 2) |
+	        udax_mkdir(fs, "/D", 0755) | put(fs, "/D/E", O_CREAT, 100, 0, 3);
+	udax_unmount(fs);
+	return r ? -1 : 0;
+}
+
+static void test_crash_generated(void)
+{
+	int all = env_is("UDAX_CRASH_FULL"), light = env_is("UDAX_CRASH_LIGHT");
+	int nseeds = all ? 8 : light ? 1 : 2, stride = light ? 17 : 5;
+	struct tally t = { 0 };
+
+	set_paths();
+	REQUIRE(make_ace_base() == 0);
+	W = (struct workload){ 0, ace_op, ace_mix };
+	/* length 1: all; length 2: all pairs in the full run, every
+	 * stride-th pair (a fixed walk through all of them) otherwise */
+	for (int a = 0; a < ACE_N; a++) {
+		ace_seq[0] = a;
+		W.nops = ace_len = 1;
+		explore(nseeds, &t, 1);
+		for (int b = 0; b < ACE_N; b++) {
+			if (!all && (a * ACE_N + b) % stride)
+				continue;
+			ace_seq[1] = b;
+			W.nops = ace_len = 2;
+			if (explore(nseeds, &t, 1))
+				fprintf(stderr, "  failing sequence: %d %d\n", a, b);
+		}
+	}
+	printf("  generated: %ld workloads, %ld fences, %ld crash states checked, %ld failures\n",
+	       t.workloads, t.fences, t.states, t.failures);
+	CHECK_EQ(t.failures, 0);
+	CHECK(t.workloads >= ACE_N);
 	unlink(base_img);
 	unlink(work_img);
 }
@@ -363,5 +524,6 @@ static void test_crash_every_fence(void)
 int main(void)
 {
 	RUN(test_crash_every_fence);
+	RUN(test_crash_generated);
 	return t_summary();
 }

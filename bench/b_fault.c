@@ -1,0 +1,2 @@
+#include "bench.h"
+int bench_fault(void) { return 0; }
