@@ -150,8 +150,10 @@ static void measure_all(struct bw *b, int write, double (*res)[NSIZES])
 			}
 	}
 	for (int v = 0; v < NV; v++)
-		for (size_t s = 0; s < NSIZES; s++)
-			res[v][s] = applies(v, write) ? median(&all[((size_t)v * NSIZES + s) * (size_t)reps], (size_t)reps) : 0;
+		for (size_t s = 0; s < NSIZES; s++) {
+			double *m = &all[((size_t)v * NSIZES + s) * (size_t)reps];
+			res[v][s] = applies(v, write) ? median(m, (size_t)reps) : 0;
+		}
 	free(all);
 }
 
@@ -170,11 +172,10 @@ int bench_bw(void)
 		note("bw: %s", write ? "pwrite" : "pread");
 		measure_all(&b, write, res[write]);
 		report_table(res[write], write);
-		for (size_t s = 0; s < NSIZES; s++)
-			for (int v = 0; v < NV; v++)
-				if (applies(v, write))
-					fprintf(csv, "%s,%zu,%s,%.4f\n", write ? "write" : "read", sizes[s],
-					        vname[v], res[write][v][s]);
+		for (int v = 0; v < NV; v++)          /* grouped by series, for plotting */
+			for (size_t s = 0; s < NSIZES && applies(v, write); s++)
+				fprintf(csv, "%s,%zu,%s,%.4f\n", write ? "write" : "read", sizes[s],
+				        vname[v], res[write][v][s]);
 	}
 	fclose(csv);
 	md_end();

@@ -21,6 +21,7 @@ enum { S_UDAX, S_TMPFS, S_DISK, NS };
 static const char *const sname[NS] = { "udax", "tmpfs", "ext4" };
 enum { T_OVERWRITE, T_APPEND, NT };
 static const char *const tname[NT] = { "overwrite 4 KiB", "append 4 KiB + fsync" };
+static const char *const ttag[NT] = { "overwrite", "append+fsync" };
 
 struct lat {
 	udax_fs *fs;
@@ -149,9 +150,9 @@ int bench_lat(void)
 		double u50 = median(p50[t][S_UDAX], (size_t)reps);
 		for (int s = 0; s < NS; s++) {
 			double a = median(p50[t][s], (size_t)reps), b = median(p99[t][s], (size_t)reps);
-			md("| %s | %s | %zu | %.2f | %.2f | %.3g |\n", tname[t], sname[s], samples(s, t), a, b,
-			   u50 / a);
-			fprintf(csv, "%s,%s,%zu,%.3f,%.3f\n", tname[t], sname[s], samples(s, t), a, b);
+			md("| %s | %s | %zu | %.2f | %.2f | %.3g |\n", tname[t], sname[s],
+			   samples(s, t), a, b, u50 / a);
+			fprintf(csv, "%s,%s,%zu,%.3f,%.3f\n", ttag[t], sname[s], samples(s, t), a, b);
 		}
 	}
 	md("\n");

@@ -23,8 +23,8 @@ enum { S_UDAX, S_TMPFS, NS };
 static const char *const sname[NS] = { "udax", "tmpfs" };
 enum { T_READ, T_TOUCH, T_HOLES, NT };
 static const char *const tname[NT] = {
-	"first-touch sequential read, every byte",
-	"first-touch sequential read, one load per page",
+	"first-touch sequential read (every byte)",
+	"first-touch sequential read (one load per page)",
 	"random 4 KiB write faults into holes",
 };
 static const char *const tunit[NT] = { "GiB/s", "ns/page", "faults/s" };
@@ -77,7 +77,8 @@ static double measure(struct mm *m, int s, int t)
 {
 	if (t == T_HOLES)
 		reset_holes(m, s);
-	int fd = t == T_HOLES ? (s == S_UDAX ? m->uholes : m->kholes) : (s == S_UDAX ? m->useq : m->kseq);
+	int fd = s == S_UDAX ? (t == T_HOLES ? m->uholes : m->useq)
+	                     : (t == T_HOLES ? m->kholes : m->kseq);
 	char *a = map(m, s, fd, t == T_HOLES ? PROT_READ | PROT_WRITE : PROT_READ);
 	uint64_t t0 = now_ns();
 	if (t == T_READ)
@@ -150,8 +151,8 @@ int bench_mmap(void)
 		}
 		/* for ns/page lower is better: print the speed-up the same way */
 		double ratio = t == T_TOUCH ? v[S_TMPFS] / v[S_UDAX] : v[S_UDAX] / v[S_TMPFS];
-		md("| %s | %s | %.2f | %.2f | %.2f%s |\n", tname[t], tunit[t], v[S_UDAX], v[S_TMPFS], ratio,
-		   t == T_TOUCH ? " (speed)" : "");
+		md("| %s | %s | %.2f | %.2f | %.2f%s |\n", tname[t], tunit[t], v[S_UDAX], v[S_TMPFS],
+		   ratio, t == T_TOUCH ? " (speed)" : "");
 	}
 	md("\n");
 	fclose(csv);

@@ -38,7 +38,8 @@ static const struct {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: udax-bench [--quick] [--reps N] [--out DIR] [--shm DIR] [--disk DIR] BENCH...\n"
+	fprintf(f, "usage: udax-bench [--quick] [--reps N] [--out DIR] [--shm DIR] [--disk DIR] "
+	           "BENCH...\n"
 	           "  --quick     small sizes and few repetitions (CI smoke run)\n"
 	           "  --reps N    repetitions per measurement (default 5, quick 3)\n"
 	           "  --out DIR   where CSV and Markdown go (default results)\n"

@@ -6,11 +6,16 @@
  *
  * Reproducible from a seed; on a mismatch it prints the seed and the
  * last operations.  UDAX_FSX_OPS sets the number of operations
- * (default 20000), UDAX_FSX_SEED the seed (default 1).  Small writes at
+ * per write_lock mode (default 8000), UDAX_FSX_SEED the seed (default
+ * 1).  Loads, stores and msync through a mapping of the file are mixed
+ * in, so the mapped and the read/write views are checked against one
+ * oracle.  Small writes at
  * random offsets fragment the file into thousands of extents, so the
  * extent-leaf split/merge/repack code is exercised hard.
  */
 #include "t.h"
+
+#include <sys/mman.h>
 
 #define MAXLEN (8u << 20)
 #define HIST 16
@@ -145,29 +150,74 @@ static int check_all(udax_fs *fs, int fd)
 	return check_read(fs, fd, 0, MAXLEN);
 }
 
+/* The file stays mapped whole (MAXLEN) across the run; accesses go
+ * only below EOF, so no SIGBUS. */
+static char *map;
+static const char *mount_opts;
+
+static int map_file(udax_fs *fs, int fd)
+{
+	return udax_mmap(fs, fd, MAXLEN, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)&map);
+}
+
 static int reopen(udax_fs **fs, int *fd, const char *pool, int remount)
 {
+	udax_munmap(*fs, map, MAXLEN);
 	udax_close(*fs, *fd);
 	if (remount) {
 		udax_unmount(*fs);
 		if (t_fsck(pool))
 			return -1;
-		if (udax_mount(pool, NULL, fs))
+		if (udax_mount(pool, mount_opts, fs))
 			return -1;
 	}
 	*fd = udax_open(*fs, "/fsx", O_RDWR, 0);
-	return *fd < 0 ? -1 : 0;
+	return *fd < 0 || map_file(*fs, *fd) ? -1 : 0;
+}
+
+/* Loads and stores through the mapping, and msync. */
+static int do_mapped(udax_fs *fs, uint64_t k)
+{
+	uint64_t off, len;
+	if (msize == 0)
+		return 0;
+	pick_range(&off, &len, 200000);
+	off %= msize;
+	if (off + len > msize)
+		len = msize - off;
+	if (k == 0) {
+		t_fill(buf, len, (unsigned)nop);
+		logop("mapped store off=%lld len=%lld", (long long)off, (long long)len);
+		memcpy(map + off, buf, len);
+		memcpy(model + off, buf, len);
+		return 0;
+	}
+	if (k == 1) {
+		logop("msync off=%lld len=%lld", (long long)off, (long long)len);
+		uint64_t a = off & ~4095ull;
+		return udax_msync(fs, map + a, len + (off - a), MS_SYNC);
+	}
+	logop("mapped load off=%lld len=%lld", (long long)off, (long long)len);
+	for (uint64_t i = 0; i < len; i++)
+		if ((unsigned char)map[off + i] != model[off + i]) {
+			fprintf(stderr, "  mapped byte %llu is %u, expected %u\n",
+			        (unsigned long long)(off + i), (unsigned char)map[off + i], model[off + i]);
+			return -1;
+		}
+	return 0;
 }
 
 static int step(udax_fs **fs, int *fd, const char *pool)
 {
 	uint64_t k = rnd_below(100), off, len;
-	if (k < 45)
+	if (k < 35)
 		return do_write(*fs, *fd);
-	if (k < 55)
+	if (k < 45)
 		return do_truncate(*fs, *fd);
-	if (k < 75)
+	if (k < 60)
 		return do_falloc(*fs, *fd);
+	if (k < 80)
+		return do_mapped(*fs, k < 68 ? 0 : k < 70 ? 1 : 2);
 	if (k < 95) {
 		pick_range(&off, &len, 500000);
 		logop("read off=%lld len=%lld", (long long)off, (long long)len);
@@ -181,35 +231,37 @@ static int step(udax_fs **fs, int *fd, const char *pool)
 	return reopen(fs, fd, pool, k == 99);
 }
 
-static void test_fsx(void)
+static void run_fsx(const char *opts)
 {
 	const char *e = getenv("UDAX_FSX_OPS");
-	long ops = e ? atol(e) : 20000;
+	long ops = e ? atol(e) : 8000;
 	e = getenv("UDAX_FSX_SEED");
 	uint64_t seed = e ? strtoull(e, NULL, 0) : 1;
 	const char *pool = t_pool("fsx");
 	udax_fs *fs;
 
+	mount_opts = opts;
 	rng = seed * 0x9E3779B97F4A7C15ull | 1;
 	model = calloc(1, MAXLEN);
 	buf = malloc(MAXLEN);
 	out = malloc(MAXLEN);
 	msize = 0;
 	REQUIRE(udax_mkfs(pool, 64 << 20, 0) == 0);
-	REQUIRE(udax_mount(pool, NULL, &fs) == 0);
+	REQUIRE(udax_mount(pool, opts, &fs) == 0);
 	int fd = udax_open(fs, "/fsx", O_RDWR | O_CREAT, 0644);
-	REQUIRE(fd >= 0);
+	REQUIRE(fd >= 0 && map_file(fs, fd) == 0);
 	for (nop = 0; nop < ops; nop++) {
 		if (step(&fs, &fd, pool) || (nop % 500 == 499 && check_all(fs, fd))) {
-			fprintf(stderr, "  fsx: mismatch at operation %ld, seed %llu\n", nop,
-			        (unsigned long long)seed);
+			fprintf(stderr, "  fsx: mismatch at operation %ld, seed %llu, %s\n", nop,
+			        (unsigned long long)seed, opts);
 			dump_history();
 			CHECK(!"fsx mismatch");
 			break;
 		}
 	}
 	CHECK(check_all(fs, fd) == 0);
-	printf("  fsx: %ld operations, seed %llu\n", nop, (unsigned long long)seed);
+	printf("  fsx %s: %ld operations, seed %llu\n", opts, nop, (unsigned long long)seed);
+	udax_munmap(fs, map, MAXLEN);
 	udax_close(fs, fd);
 	udax_unmount(fs);
 	CHECK_EQ(t_fsck(pool), 0);
@@ -219,8 +271,16 @@ static void test_fsx(void)
 	free(out);
 }
 
+static void test_fsx_entry(void) { run_fsx("write_lock=entry"); }
+static void test_fsx_exclusive(void) { run_fsx("write_lock=exclusive"); }
+static void test_fsx_flush(void) { run_fsx("write_lock=flush"); }
+static void test_fsx_range(void) { run_fsx("write_lock=range"); }
+
 int main(void)
 {
-	RUN(test_fsx);
+	RUN(test_fsx_entry);
+	RUN(test_fsx_exclusive);
+	RUN(test_fsx_flush);
+	RUN(test_fsx_range);
 	return t_summary();
 }

@@ -299,8 +299,10 @@ static void unlock_range(struct dax_inode *di, struct held *h, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct dextent x;
-		uint64_t next, v = h[i].e;
-		if ((v & E_ZERO) && xmap_lookup(&di->ip->xm, h[i].at, &x, &next)) {
+		uint64_t next, v = h[i].e, span = (v & E_PMD) ? PMD_PAGES : 1;
+		/* a zero page over a run that now holds a block is stale */
+		if ((v & E_ZERO) && (xmap_lookup(&di->ip->xm, h[i].at, &x, &next) ||
+		                     next < h[i].at + span)) {
 			rmap_zap(di, h[i].at, (v & E_PMD) ? PMD_PAGES : 1);
 			v = 0;
 		}

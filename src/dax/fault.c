@@ -192,6 +192,14 @@ static int map_around(struct dax_inode *di, struct window *w, uint64_t pg,
 	                 x->pblk + (lo - x->lblk), PROT_READ);
 }
 
+/* Does any block lie in the 2 MiB run at @a? */
+static int blocks_in(struct dax_inode *di, uint64_t a)
+{
+	struct dextent x;
+	uint64_t next;
+	return xmap_lookup(&di->ip->xm, a, &x, &next) || next < a + PMD_PAGES;
+}
+
 /* Drop a zero-page entry covering @at (n pages) from every mapping. */
 static void drop_zero(struct dax_inode *di, uint64_t at, uint64_t n)
 {
@@ -210,7 +218,7 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 		err = entry_lock(di, pg, 0, &e, &at);
 		if (err)
 			return err;
-		if (!(e & E_PMD) || !(e & E_ZERO) || !write)
+		if (!(e & E_PMD) || !(e & E_ZERO) || (!write && !blocks_in(di, at)))
 			break;
 #ifdef UDAX_BUG_PMD_PTE_COLLISION
 		/* Mutant: map the new 4 KiB block under the PMD zero entry and
@@ -225,7 +233,9 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 			return got < 0 ? (int)got : err;
 		}
 #endif
-		drop_zero(di, at, PMD_PAGES);   /* 2 MiB zero page, 4 KiB write */
+		/* a 2 MiB zero page, and a 4 KiB write or blocks now inside it:
+		 * drop it everywhere and serve this page alone */
+		drop_zero(di, at, PMD_PAGES);
 	}
 	if (e & E_PMD) {                        /* a PMD block entry covers pg */
 		uint64_t pblk = e_pblk(e);

@@ -64,16 +64,26 @@ void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to)
 	 * entry lock while we zapped may have mapped its page read-only
 	 * again, and that mapping must not outlive the block. */
 	rmap_zap(di, from, to - from);
-	for (;;) {
-		size_t n = entry_range_snapshot(di, from, to, batch, 256);
+	/* from the 2 MiB boundary: a PMD entry may straddle @from */
+	for (uint64_t start = from & ~(uint64_t)(PMD_PAGES - 1);;) {
+		size_t n = entry_range_snapshot(di, start, to, batch, 256);
 		if (n == 0)
 			break;
 		for (size_t i = 0; i < n; i++) {
 			uint64_t e, at;
 			if (entry_lock(di, batch[i], 0, &e, &at) < 0)
 				continue;
-			/* a PMD entry straddling the range start is split off
-			 * whole: its pages are zapped in every mapping anyway */
+			if (at < from && !(e & E_PMD)) {
+				entry_unlock(di, at, e);   /* a PTE entry before the range */
+				continue;
+			}
+			/* A PMD entry straddling @from goes whole (its extent no
+			 * longer covers 2 MiB): flush it first so the dirty pages
+			 * it keeps below @from reach the persistence domain. */
+			if (at < from && (e & E_DIRTY) && (e & E_BLOCK)) {
+				pmem_flush(&di->m->pm, meta_block(di->m, e_pblk(e)), PMD_PAGES * BLK);
+				rmap_zap(di, at, PMD_PAGES);
+			}
 			entry_unlock(di, at, 0);
 		}
 		if (n < 256)
@@ -89,13 +99,22 @@ void dax_drop_clean(struct dax_inode *di, uint64_t from, uint64_t to)
 	uint64_t batch[256];
 	size_t n;
 
+	uint64_t first = from;
+
 	rmap_zap(di, from, to - from);
+	from &= ~(uint64_t)(PMD_PAGES - 1);   /* a PMD entry may straddle it */
 	do {
 		n = entry_range_snapshot(di, from, to, batch, 256);
 		for (size_t i = 0; i < n; i++) {
 			uint64_t e, at;
 			if (entry_lock(di, batch[i], 0, &e, &at) < 0)
 				continue;
+			if (at < first && !(e & E_PMD)) {
+				entry_unlock(di, at, e);   /* before the range: not ours */
+				continue;
+			}
+			if ((e & E_ZERO) && (e & E_PMD))
+				rmap_zap(di, at, PMD_PAGES);
 			entry_unlock(di, at, (e & E_DIRTY) ? e : 0);
 		}
 		if (n)

@@ -16,16 +16,20 @@
  *   edit  := sel:u16 off:u16 ctl:u8 byte[(ctl & 0x1f) + 1]
  *   flags := u8, the LAST byte of the input
  *
- *   sel < 0x8000   block = hot[sel % nhot]: the structures the base pool
- *                  really uses (block 0, journal header and live slots,
- *                  bitmap, inode-table blocks holding inodes, leaves and
- *                  directory blocks), so most edits land where it matters;
- *   sel >= 0x8000  window block (sel & 0x7fff) % nwin, where window blocks
- *                  0 .. data_start-1 are pool blocks 0 .. data_start-1 and
- *                  window block data_start + k is the k-th leaf/directory
- *                  block of the base image (ascending block numbers).
- *   off            byte offset in the block (mod 4096); an edit is clipped
- *                  at the end of its block.
+ *   sel < 0x8000   a "hot" range, hot[sel % nhot]: the byte range of one
+ *                  structure the base pool really uses (superblock fields,
+ *                  mount record, live journal header entries and slots,
+ *                  the used part of the bitmap, each in-use inode and one
+ *                  free one, each leaf's header and extents, each
+ *                  directory block's header and used slots); the edit
+ *                  starts at byte off % len of the range.  Most edits
+ *                  thus land on a field that matters.
+ *   sel >= 0x8000  window block (sel & 0x7fff) % nwin, at byte off % 4096,
+ *                  where window blocks 0 .. data_start-1 are pool blocks
+ *                  0 .. data_start-1 and window block data_start + k is
+ *                  the k-th leaf/directory block of the base image
+ *                  (ascending block numbers).  The seeds use this form.
+ *   An edit never crosses the end of its block (it is clipped).
  *   ctl & 0x80     XOR the bytes into the image (else overwrite them).
  *   flags bit 0    FIX: recompute the CRC of every structure an edit
  *                  touched (superblock, mount record, bitmap blocks,
@@ -36,14 +40,22 @@
  *   flags bit 2    FORGET: zero the journal header before the edits (the
  *                  base pool's last transaction is replayed at every mount
  *                  and would otherwise undo edits to its home blocks).
+ *   flags bit 3    DELETE: after the write sweep (read-write mounts),
+ *                  unlink and rmdir the whole tree, check "/" is empty and
+ *                  write one new 64 KiB file.
+ *   flags bits 4-7 which file the write sweep appends to, punches,
+ *                  fallocates, truncates and renames: index into the
+ *                  files in read-sweep order, modulo their number.
  *
  * Each case: write the image to a pid-specific pool file in /dev/shm,
  * udax_fsck it (fsck replays the journal and frees orphans, so the image
  * is written again afterwards: mount judges the same bytes fsck judged),
  * udax_mount it, walk every directory (opendir/readdir/stat), read every
  * file (SEEK_DATA/SEEK_HOLE and pread; holes must read as zeros), on a
- * read-write mount create+write+fsync+unlink a file, mkdir+rmdir, append
- * to an existing file and truncate it back; unmount; udax_fsck again.
+ * read-write mount create+write+fsync+unlink a file, mkdir+rmdir, and on
+ * one existing file append + read back, punch, fallocate, zero a range,
+ * truncate back to its size, rename away and back; with flag DELETE,
+ * delete the whole tree and write a new file; unmount; udax_fsck again.
  *
  * Invariants (a violation calls abort(), which libFuzzer reports and
  * saves as a crash input):
@@ -56,6 +68,10 @@
  *     fstat, holes read as zeros), the write sweep succeeds (only ENOSPC,
  *     EEXIST for our own names and EFBIG are allowed), a read-only mount
  *     refuses writes, unmount returns 0 and the final fsck is clean.
+ *     A mount accepted while fsck could not open the image at all is a
+ *     violation too, except for the one documented case: unknown
+ *     read-only-compatible features, where only a read-only mount is
+ *     allowed and fsck (which opens read-write) declines to check.
  *   With UDAX_FUZZ_STRICT=1, also: a refused mount uses an errno udax.h
  *   documents and leaves a message, and a read-write mount does not refuse
  *   an image that fsck calls clean.  (Counted, not fatal, by default.)
@@ -94,6 +110,7 @@
 #define FZ_FIX 0x01
 #define FZ_RO 0x02
 #define FZ_FORGET 0x04
+#define FZ_DELETE 0x08
 
 #define FZ_CTL_XOR 0x80
 #define FZ_SEL_WINDOW 0x8000
@@ -108,6 +125,7 @@
 #define FZ_MAX_SEGMENTS 4096
 #define FZ_MAX_DEPTH 16
 #define FZ_MAX_ENTRIES 4096          /* per case, all directories */
+#define FZ_TARGETS 16                /* files the write sweep may pick */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -116,6 +134,11 @@ struct fz_edit {
 	uint64_t blk;
 	uint32_t off, len;
 	uint8_t xor;
+};
+
+struct fz_range {
+	uint64_t blk;
+	uint32_t off, len;
 };
 
 struct fz_probs {
@@ -128,7 +151,8 @@ struct fz_sweep {
 	char why[768];
 	int dirs, files, entries;
 	uint64_t bytes;
-	char first_file[UDAX_PATH_MAX];
+	int nfiles;                  /* regular files seen, the first FZ_TARGETS kept */
+	char target[FZ_TARGETS][UDAX_PATH_MAX];
 };
 
 struct fz_case {
@@ -137,6 +161,7 @@ struct fz_case {
 	struct fz_edit edit[FZ_MAX_EDITS];
 	int fsck1, mount_ret, umount_ret, fsck2;
 	char mount_msg[256];
+	const char *target;          /* the file the write sweep worked on */
 	struct fz_probs p1, p2;
 	struct fz_sweep sw;
 };
@@ -151,7 +176,7 @@ static struct {
 	uint64_t extra[FZ_MAX_EXTRA];
 	int nextra;
 	uint64_t nwin;
-	uint64_t hot[FZ_MAX_HOT];    /* pool block numbers */
+	struct fz_range hot[FZ_MAX_HOT];
 	int nhot;
 	uint8_t *touched;            /* per pool block */
 	uint8_t *tino;               /* per inode */
@@ -168,7 +193,7 @@ static struct {
 	unsigned long cases, f1_clean, f1_problems, f1_error;
 	unsigned long mounted, mounted_ro, mounted_clean, refused[6];
 	unsigned long refused_clean, refused_undocumented, refused_silent;
-	unsigned long write_enospc, files_read, dirs_read;
+	unsigned long fsck_declined, files_read, dirs_read;
 } S;
 
 /* ------------------------------------------------------------------ */
@@ -346,34 +371,57 @@ static void fz_find_extra(void)
 	G.nwin = G.sb.data_start + (uint64_t)G.nextra;
 }
 
-static void fz_add_hot(uint64_t b)
+static void fz_add_hot(uint64_t blk, uint32_t off, uint32_t len)
 {
-	if (G.nhot < FZ_MAX_HOT)
-		G.hot[G.nhot++] = b;
+	if (G.nhot < FZ_MAX_HOT && len)
+		G.hot[G.nhot++] = (struct fz_range){ blk, off, off + len > BLK ? BLK - off : len };
 }
 
-/* The blocks the base pool really uses, where edits matter most. */
+/* Hot ranges of the leaves and directory blocks: a leaf's header and
+ * extents (and room for one more), a directory block's header and the
+ * header and name of each used slot. */
+static void fz_hot_blocks(void)
+{
+	for (int i = 0; i < G.nextra; i++) {
+		const uint8_t *b = fz_block(G.base, G.extra[i]);
+		const struct dleaf *l = (const void *)b;
+		const struct ddirblock *db = (const void *)b;
+		if (l->magic == LEAF_MAGIC) {
+			uint32_t n = l->count < LEAF_CAP ? l->count + 1 : LEAF_CAP;
+			fz_add_hot(G.extra[i], 0, 40 + 24 * n);
+			continue;
+		}
+		fz_add_hot(G.extra[i], 0, offsetof(struct ddirblock, slot));
+		for (uint32_t k = 0; k < DIR_SLOTS; k++)
+			if (db->slot[k].ino)
+				fz_add_hot(G.extra[i], (uint32_t)offsetof(struct ddirblock, slot[k]),
+				           (uint32_t)offsetof(struct ddirent, name) +
+				           db->slot[k].name_len + 1);
+	}
+}
+
+/* The byte ranges of the structures the base pool really uses: most
+ * edits land on a field that matters. */
 static void fz_find_hot(void)
 {
 	const struct djhdr *h = (const void *)fz_block(G.base, JOURNAL_START);
 	uint32_t cnt = h->magic == JHDR_MAGIC && h->count <= JSLOTS ? h->count : 0;
+	int free_inode = 0;
 
-	fz_add_hot(0);
-	fz_add_hot(JOURNAL_START);
+	fz_add_hot(0, 0, offsetof(struct dsuper, reserved));
+	fz_add_hot(0, MOUNT_OFFSET, sizeof(struct dmount));
+	fz_add_hot(JOURNAL_START, 0, 32 + 16 * (cnt + 1));
 	for (uint32_t i = 0; i < cnt; i++)
-		fz_add_hot(JOURNAL_START + 1 + i);
+		fz_add_hot(JOURNAL_START + 1 + i, 0, BLK);
 	for (uint64_t b = 0; b < G.sb.bitmap_blocks; b++)
-		fz_add_hot(G.sb.bitmap_start + b);
-	for (uint64_t b = G.sb.itable_start; b < G.sb.data_start; b++) {
-		const struct dinode *d = (const void *)fz_block(G.base, b);
-		int used = 0;
-		for (unsigned i = 0; i < INODES_PER_BLOCK; i++)
-			used |= d[i].mode != 0;
-		if (used)
-			fz_add_hot(b);
+		fz_add_hot(G.sb.bitmap_start + b, 0, (uint32_t)(16 + G.sb.nblocks / 8));
+	for (uint64_t ino = 1; ino <= G.sb.ninodes; ino++) {
+		uint64_t blk = G.sb.itable_start + (ino - 1) / INODES_PER_BLOCK;
+		uint32_t off = (uint32_t)((ino - 1) % INODES_PER_BLOCK) * INODE_SIZE;
+		if (fz_inode(G.base, ino)->mode || !free_inode++)
+			fz_add_hot(blk, off, INODE_SIZE);  /* and one free slot */
 	}
-	for (int i = 0; i < G.nextra; i++)
-		fz_add_hot(G.extra[i]);
+	fz_hot_blocks();
 }
 
 static void fz_make_base(void)
@@ -447,15 +495,22 @@ static size_t fz_apply_edit(const uint8_t *p, size_t left, struct fz_case *c)
 	if (left < 6 || c->nedits == FZ_MAX_EDITS)
 		return 0;
 	uint16_t sel = (uint16_t)(p[0] | p[1] << 8);
-	uint32_t off = (uint32_t)(p[2] | p[3] << 8) % BLK;
+	uint32_t off = (uint32_t)(p[2] | p[3] << 8);
 	uint8_t ctl = p[4];
 	size_t n = (size_t)(ctl & 0x1f) + 1, len;
 
 	if (n > left - 5)
 		n = left - 5;
+	uint64_t blk;
+	if (sel & FZ_SEL_WINDOW) {
+		blk = fz_window_block((sel & 0x7fffu) % G.nwin);
+		off %= BLK;
+	} else {
+		const struct fz_range *r = &G.hot[sel % G.nhot];
+		blk = r->blk;
+		off = r->off + off % r->len;
+	}
 	len = n < BLK - off ? n : BLK - off;
-	uint64_t w = (sel & FZ_SEL_WINDOW) ? (sel & 0x7fffu) % G.nwin : G.hot[sel % G.nhot];
-	uint64_t blk = (sel & FZ_SEL_WINDOW) ? fz_window_block(w) : w;
 	uint8_t *dst = fz_block(G.img, blk) + off;
 	for (size_t i = 0; i < len; i++)
 		dst[i] = (ctl & FZ_CTL_XOR) ? (uint8_t)(dst[i] ^ p[5 + i]) : p[5 + i];
@@ -792,8 +847,9 @@ static void fz_walk(udax_fs *fs, const char *dir, int depth, struct fz_sweep *s)
 			if (depth < FZ_MAX_DEPTH)
 				fz_walk(fs, path, depth + 1, s);
 		} else if (S_ISREG(st.st_mode)) {
-			if (!s->first_file[0])
-				memcpy(s->first_file, path, (size_t)len + 1);
+			if (s->nfiles < FZ_TARGETS)
+				memcpy(s->target[s->nfiles], path, (size_t)len + 1);
+			s->nfiles++;
 			fz_read_file(fs, path, &st, s);
 		} else {
 			fz_note(s, "%s: mode 0%o is neither file nor directory", path, st.st_mode);
@@ -866,14 +922,10 @@ static void fz_write_dir(udax_fs *fs, struct fz_sweep *s)
 
 /* Append to an existing file (its extent map came from the image), read
  * the new bytes back, and truncate it back to its size. */
-static void fz_write_append(udax_fs *fs, struct fz_sweep *s)
+static void fz_write_append(udax_fs *fs, const char *path, struct fz_sweep *s)
 {
 	static uint8_t out[5000], in[sizeof(out)];
-	const char *path = s->first_file;
 	struct stat st;
-
-	if (!path[0])
-		return;
 	int fd = udax_open(fs, path, O_RDWR, 0);
 	if (fd < 0) {
 		fz_note(s, "open(%s, O_RDWR) = %d", path, fd);
@@ -894,6 +946,101 @@ static void fz_write_append(udax_fs *fs, struct fz_sweep *s)
 	udax_close(fs, fd);
 }
 
+/* Flag DELETE: remove the whole tree bottom-up (every name the image
+ * holds), check "/" is empty, and leave one new file for the final fsck. */
+static void fz_delete_tree(udax_fs *fs, const char *dir, int depth, struct fz_sweep *s)
+{
+	struct fz_ent *v;
+	int n = fz_list(fs, dir, &v, s);
+
+	for (int i = 0; i < n; i++) {
+		char path[UDAX_PATH_MAX];
+		int len = snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") ? dir : "",
+		                   v[i].name), e;
+		if (len < 0 || len >= (int)sizeof(path))
+			continue;
+		if (v[i].type == DT_DIR) {
+			if (depth < FZ_MAX_DEPTH)
+				fz_delete_tree(fs, path, depth + 1, s);
+			e = udax_rmdir(fs, path);
+		} else {
+			e = udax_unlink(fs, path);
+		}
+		if (e)
+			fz_note(s, "%s(%s) in the delete sweep = %d",
+			        v[i].type == DT_DIR ? "rmdir" : "unlink", path, e);
+	}
+	free(v);
+}
+
+static void fz_delete_all(udax_fs *fs, struct fz_sweep *s)
+{
+	static uint8_t out[65536], in[sizeof(out)];
+	struct fz_ent *v;
+
+	fz_delete_tree(fs, "/", 0, s);
+	int n = fz_list(fs, "/", &v, s);
+	if (n)
+		fz_note(s, "/ still lists %d entries (first '%s') after the delete sweep", n,
+		        v[0].name);
+	free(v);
+	int fd = udax_open(fs, "/.fz-after", O_RDWR | O_CREAT | O_EXCL, 0644);
+	if (fd < 0) {
+		fz_note(s, "create /.fz-after on an emptied file system = %d", fd);
+		return;
+	}
+	fz_fill(out, sizeof(out), 55);
+	ssize_t w = udax_pwrite(fs, fd, out, sizeof(out), 0);
+	if (w != (ssize_t)sizeof(out))
+		fz_note(s, "pwrite 64 KiB on an emptied file system = %zd", w);
+	else if (udax_pread(fs, fd, in, sizeof(in), 0) != w || memcmp(in, out, sizeof(in)))
+		fz_note(s, "/.fz-after does not read back");
+	udax_close(fs, fd);
+}
+
+/* Punch a hole, allocate past the end, zero a range, truncate back. */
+static void fz_write_space(udax_fs *fs, const char *path, struct fz_sweep *s)
+{
+	struct stat st;
+	int fd = udax_open(fs, path, O_RDWR, 0), e;
+
+	if (fd < 0) {
+		fz_note(s, "open(%s, O_RDWR) = %d", path, fd);
+		return;
+	}
+	e = udax_fstat(fs, fd, &st);
+	if (e == 0 && st.st_size >= 0 && (uint64_t)st.st_size < UDAX_MAX_FILE_SIZE - 65536) {
+		e = udax_fallocate(fs, fd, UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_KEEP_SIZE, 0, 4096);
+		if (e && e != -ENOSPC)
+			fz_note(s, "%s: punch [0, 4096) = %d", path, e);
+		e = udax_fallocate(fs, fd, 0, st.st_size, 8192);
+		if (e && e != -ENOSPC && e != -EFBIG)
+			fz_note(s, "%s: fallocate(%lld, 8192) = %d", path, (long long)st.st_size, e);
+		e = udax_fallocate(fs, fd, UDAX_FALLOC_ZERO_RANGE | UDAX_FALLOC_KEEP_SIZE, 4096, 4096);
+		if (e && e != -ENOSPC)
+			fz_note(s, "%s: zero range [4096, 8192) = %d", path, e);
+		if ((e = udax_ftruncate(fs, fd, st.st_size)) != 0)
+			fz_note(s, "ftruncate(%s, %lld) = %d", path, (long long)st.st_size, e);
+	}
+	udax_close(fs, fd);
+}
+
+/* Move the file to "/" and back. */
+static void fz_write_rename(udax_fs *fs, const char *path, struct fz_sweep *s)
+{
+	int e = udax_rename(fs, path, "/.fz-renamed", UDAX_RENAME_NOREPLACE);
+
+	if (e == -EEXIST || e == -ENOSPC)
+		return;
+	if (e) {
+		fz_note(s, "rename(%s, /.fz-renamed) = %d", path, e);
+		return;
+	}
+	e = udax_rename(fs, "/.fz-renamed", path, UDAX_RENAME_NOREPLACE);
+	if (e)
+		fz_note(s, "rename(/.fz-renamed, %s) back = %d", path, e);
+}
+
 static void fz_ro_checks(udax_fs *fs, struct fz_sweep *s)
 {
 	int fd = udax_open(fs, "/.fz-new", O_RDWR | O_CREAT, 0644);
@@ -909,6 +1056,23 @@ static void fz_ro_checks(udax_fs *fs, struct fz_sweep *s)
 /* ------------------------------------------------------------------ */
 /* One case, and its judgement                                        */
 /* ------------------------------------------------------------------ */
+
+static void fz_write_sweep(udax_fs *fs, struct fz_case *c)
+{
+	fz_write_new(fs, &c->sw);
+	fz_write_dir(fs, &c->sw);
+	if (c->sw.nfiles) {
+		int n = c->sw.nfiles < FZ_TARGETS ? c->sw.nfiles : FZ_TARGETS;
+		c->target = c->sw.target[(c->flags >> 4) % n];
+		fz_write_append(fs, c->target, &c->sw);
+		fz_write_space(fs, c->target, &c->sw);
+		fz_write_rename(fs, c->target, &c->sw);
+	}
+	if (c->flags & FZ_DELETE) {
+		fz_stage = "delete sweep";
+		fz_delete_all(fs, &c->sw);
+	}
+}
 
 static void fz_run(struct fz_case *c)
 {
@@ -934,13 +1098,10 @@ static void fz_run(struct fz_case *c)
 	fz_stage = "read sweep";
 	fz_walk(fs, "/", 0, &c->sw);
 	fz_stage = "write sweep";
-	if (ro) {
+	if (ro)
 		fz_ro_checks(fs, &c->sw);
-	} else {
-		fz_write_new(fs, &c->sw);
-		fz_write_dir(fs, &c->sw);
-		fz_write_append(fs, &c->sw);
-	}
+	else
+		fz_write_sweep(fs, c);
 	fz_stage = "unmount";
 	c->umount_ret = udax_unmount(fs);
 	fz_stage = "final fsck";
@@ -969,9 +1130,10 @@ static const char *fz_kind(uint64_t blk, uint32_t off)
 
 static void fz_describe(const struct fz_case *c)
 {
-	fprintf(stderr, "  flags 0x%02x:%s%s%s, %d edit(s)\n", c->flags,
+	fprintf(stderr, "  flags 0x%02x:%s%s%s%s, %d edit(s)\n", c->flags,
 	        c->flags & FZ_FIX ? " crc-fixed" : " crc-stale", c->flags & FZ_RO ? " ro" : "",
-	        c->flags & FZ_FORGET ? " journal-forgotten" : "", c->nedits);
+	        c->flags & FZ_FORGET ? " journal-forgotten" : "",
+	        (c->flags & FZ_DELETE) && !(c->flags & FZ_RO) ? " delete-all" : "", c->nedits);
 	for (int i = 0; i < c->nedits; i++) {
 		const struct fz_edit *e = &c->edit[i];
 		fprintf(stderr, "    block %llu (%s) +%u, %u byte(s) %s:", (unsigned long long)e->blk,
@@ -988,8 +1150,9 @@ static void fz_describe(const struct fz_case *c)
 	fprintf(stderr, "  mount%s: %d %s\n", c->flags & FZ_RO ? " ro" : "", c->mount_ret,
 	        c->mount_msg);
 	if (c->mount_ret == 0) {
-		fprintf(stderr, "  sweep: %d dirs, %d files, %llu bytes read; %d failure(s)%s%s\n",
-		        c->sw.dirs, c->sw.files, (unsigned long long)c->sw.bytes, c->sw.fail,
+		fprintf(stderr, "  sweep: %d dirs, %d files, %llu bytes read; write target %s; "
+		        "%d failure(s)%s%s\n", c->sw.dirs, c->sw.files,
+		        (unsigned long long)c->sw.bytes, c->target ? c->target : "-", c->sw.fail,
 		        c->sw.fail ? ", first: " : "", c->sw.why);
 		fprintf(stderr, "  unmount: %d\n  final fsck: %d\n%s", c->umount_ret, c->fsck2,
 		        c->p2.text);
@@ -1044,6 +1207,12 @@ static void fz_judge(const struct fz_case *c)
 	S.dirs_read += (unsigned long)c->sw.dirs;
 	if (c->fsck1 > 0)
 		return; /* fsck spoke up: only crashes, hangs and sanitizers count */
+	if (c->fsck1 == -EPROTONOSUPPORT && (c->flags & FZ_RO)) {
+		/* unknown read-only-compatible features: a read-only mount is
+		 * allowed, and fsck (which opens read-write) declines to judge */
+		S.fsck_declined++;
+		return;
+	}
 	S.mounted_clean++;
 	if (c->fsck1 < 0)
 		fz_violation(c, "mount accepted an image that fsck could not open");
@@ -1067,11 +1236,11 @@ static void fz_verbose(const struct fz_case *c)
 static void fz_at_exit(void)
 {
 	fprintf(stderr, "fuzz_image: %lu cases; first fsck clean %lu, problems %lu, error %lu; "
-	        "mounted %lu (%lu ro, %lu of them fsck-clean: %lu files, %lu dirs read in all); "
+	        "mounted %lu (%lu ro; %lu fsck-clean, %lu fsck declined; %lu files, %lu dirs read); "
 	        "refused EINVAL %lu EUCLEAN %lu EPROTONOSUPPORT %lu EFBIG %lu EROFS %lu other %lu; "
 	        "soft: refused-but-fsck-clean %lu, undocumented errno %lu, no message %lu\n",
 	        S.cases, S.f1_clean, S.f1_problems, S.f1_error, S.mounted, S.mounted_ro,
-	        S.mounted_clean, S.files_read, S.dirs_read, S.refused[0], S.refused[1],
+	        S.mounted_clean, S.fsck_declined, S.files_read, S.dirs_read, S.refused[0], S.refused[1],
 	        S.refused[2], S.refused[3], S.refused[4], S.refused[5], S.refused_clean,
 	        S.refused_undocumented, S.refused_silent);
 	if (G.fd >= 0)
@@ -1242,6 +1411,7 @@ static void sd_super_and_journal(const char *dir)
 
 	sd_save(dir, "00-none", &s, 0);
 	sd_save(dir, "01-none-ro", &s, FZ_RO);
+	sd_save(dir, "09-none-delete-all", &s, FZ_DELETE);
 	sd_set32(&s, 0, offsetof(struct dsuper, version), 2);
 	sd_save(dir, "02-super-version-fixed", &s, FZ_FIX);
 	sd_edit(&s, 0, offsetof(struct dsuper, nblocks) + 1, 1, &x7, 1);
@@ -1277,6 +1447,8 @@ static void sd_bitmap_and_inodes(const char *dir)
 	sd_save(dir, "13-inode-size-fixed", &s, FZ_FIX | FZ_FORGET);
 	sd_set64(&s, sd_iblk(a), sd_ioff(a, offsetof(struct dinode, size)), 10);
 	sd_save(dir, "14-inode-shrunk-ro", &s, FZ_FIX | FZ_FORGET | FZ_RO);
+	sd_set64(&s, sd_iblk(a), sd_ioff(a, offsetof(struct dinode, size)), 10);
+	sd_save(dir, "15-inode-shrunk-delete-all", &s, FZ_FIX | FZ_FORGET | FZ_DELETE);
 }
 
 static void sd_leaves_and_dirs(const char *dir)
