@@ -76,14 +76,14 @@ static double measure(struct bw *b, int v, int write, size_t req)
 		UCHECK(udax_ftruncate(b->fs, b->ufd_alloc, 0));  /* untimed: free the blocks */
 		total = b->fsize;
 	}
-	uint64_t t0 = now_ns();
+	uint64_t t0 = cpu_ns();
 	for (uint64_t done = 0; done < total; done += req) {
 		one_op(b, v, write, req, off);
 		off += req;
 		if (off + req > b->fsize)
 			off = 0;
 	}
-	uint64_t t = now_ns() - t0;
+	uint64_t t = cpu_ns() - t0;
 	return (double)total / (double)GiB / ((double)t / 1e9);
 }
 

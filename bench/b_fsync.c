@@ -53,11 +53,11 @@ static double dirty(struct ff *f, uint64_t k, uint64_t seed)
 {
 	uint64_t npages = f->size / PAGE;
 	uint64_t *perm = f->layout == L_PMD ? permutation(npages, seed) : NULL;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = cpu_ns();
 
 	for (uint64_t i = 0; i < k && i < npages; i++)
 		f->a[(perm ? perm[i] : i) * PAGE + seed % PAGE] = (char)seed;
-	double sec = (double)(now_ns() - t0) / 1e9;
+	double sec = (double)(cpu_ns() - t0) / 1e9;
 	free(perm);
 	return sec;
 }
@@ -69,9 +69,9 @@ static double fsync_after(udax_fs *fs, struct ff *f, uint64_t k, int reps, doubl
 
 	for (int r = 0; r < reps; r++) {
 		d[r] = dirty(f, k, k * 1000 + (uint64_t)r + 1) * 1e6;
-		uint64_t t0 = now_ns();
+		uint64_t t0 = cpu_ns();
 		UCHECK(udax_fsync(fs, f->fd));
-		t[r] = (double)(now_ns() - t0) / 1e3;
+		t[r] = (double)(cpu_ns() - t0) / 1e3;
 	}
 	*dirty_us = median(d, (size_t)reps);
 	return median(t, (size_t)reps);

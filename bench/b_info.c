@@ -80,9 +80,9 @@ static void probe_first_touch(double *first, double *again)
 	if (a == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
 	for (int pass = 0; pass < 2; pass++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = cpu_ns();
 		touch_pages(a, len);
-		*(pass ? again : first) = (double)(now_ns() - t0) / (double)(len / PAGE);
+		*(pass ? again : first) = (double)(cpu_ns() - t0) / (double)(len / PAGE);
 	}
 	munmap(a, len);
 }
@@ -104,12 +104,12 @@ static double probe_sigsegv(void)
 	if (probe_page == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
 	sigaction(SIGSEGV, &sa, &old);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = cpu_ns();
 	for (int i = 0; i < n; i++) {
 		mprotect(probe_page, PAGE, PROT_NONE);
 		*(volatile char *)probe_page = 1;
 	}
-	double us = (double)(now_ns() - t0) / 1e3 / n;
+	double us = (double)(cpu_ns() - t0) / 1e3 / n;
 	sigaction(SIGSEGV, &old, NULL);
 	munmap(probe_page, PAGE);
 	return us;
@@ -127,16 +127,26 @@ static double probe_install(void)
 	char *win = mmap(NULL, n * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (win == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
-	uint64_t t0 = now_ns();
+	uint64_t t0 = cpu_ns();
 	for (int i = 0; i < n; i += 2)       /* every other page: one VMA each */
 		if (mmap(win + i * PAGE, PAGE, PROT_READ | PROT_WRITE,
 		         MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd, (off_t)(i * PAGE)) == MAP_FAILED)
 			die("mmap: %s", strerror(errno));
-	double us = (double)(now_ns() - t0) / 1e3 / (n / 2);
+	double us = (double)(cpu_ns() - t0) / 1e3 / (n / 2);
 	munmap(win, n * PAGE);
 	close(fd);
 	scratch_remove(path);
 	return us;
+}
+
+/* ns per read of the thread CPU-time clock (a system call here). */
+static volatile uint64_t clock_sink;
+static double probe_cpu_clock(void)
+{
+	uint64_t t0 = now_ns();
+	for (int i = 0; i < 1000; i++)
+		clock_sink += cpu_ns();
+	return (double)(now_ns() - t0) / 1000;
 }
 
 int bench_info(void)
@@ -173,6 +183,7 @@ int bench_info(void)
 	     first, again);
 	FACT("SIGSEGV round trip (fault, handler, mprotect)", "%.2f us", segv);
 	FACT("mmap(MAP_FIXED + MAP_POPULATE) of one 4 KiB tmpfs page", "%.2f us", inst);
+	FACT("read of the thread CPU-time clock (times bulk phases)", "%.0f ns", probe_cpu_clock());
 	FACT("mode", "%s, %d repetitions (medians)", opt.quick ? "quick" : "full", opt.reps);
 #undef FACT
 	md_end();

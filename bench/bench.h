@@ -34,11 +34,23 @@ struct bench_opts {
 };
 extern struct bench_opts opt;
 
-/* ---- timing ---- */
+/* ---- timing ----
+ * now_ns: wall clock (vDSO, cheap); per-operation latencies and
+ * multi-threaded runs.  cpu_ns: CPU time of the calling thread (a
+ * system call); bulk single-threaded phases of pure memory work use it,
+ * so time spent preempted by other processes on a shared machine is not
+ * counted.  On an idle machine the two agree for such phases. */
 static inline uint64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 

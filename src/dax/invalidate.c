@@ -88,6 +88,7 @@ void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to)
 		}
 		if (n < 256)
 			break;
+		start = batch[n - 1] + 1;   /* kept entries must not be seen again */
 	}
 #ifndef UDAX_BUG_FREE_MAPPED
 	rmap_zap(di, from, to - from);
