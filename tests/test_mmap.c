@@ -129,6 +129,11 @@ static void test_pmd(void)
 	CHECK(e & E_PMD);
 	CHECK(e & E_DIRTY);
 	CHECK_EQ(entry_peek(di, 300), e);                     /* one entry covers 512 pages */
+	/* msync of a sub-range inside the 2 MiB entry flushes it */
+	p[4096 + 5] = 2;
+	CHECK_EQ(udax_msync(fs, p + 4096, 4096, MS_SYNC), 0);
+	CHECK(!(entry_peek(di, 0) & E_DIRTY));
+	p[100] = 1;
 	CHECK_EQ(udax_fsync(fs, fd), 0);
 	CHECK(!(entry_peek(di, 0) & E_DIRTY));
 	udax_munmap(fs, p, len);

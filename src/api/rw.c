@@ -65,7 +65,7 @@ static size_t copy_in(struct wstate *ws, char *dst, const char *src, size_t n)
 {
 	void *fa;
 	int efault;
-	size_t done = vm_copy(dst, src, n, pm_copy, &ws->fs->m.pm, &fa, &efault);
+	size_t done = vm_copy(dst, src, n, VM_USER_SRC, pm_copy, &ws->fs->m.pm, &fa, &efault);
 	if (done < n) {
 		ws->fault_addr = fa;
 		ws->efault = efault;
@@ -101,7 +101,7 @@ static ssize_t read_locked(udax_fs *fs, struct inode *ip, char *out, uint64_t po
 		if (xmap_lookup(&ip->xm, b, &x, &next)) {
 			n = (x.lblk + x.len) * BLK - pos;
 			n = n < end - pos ? n : end - pos;
-			done = vm_copy(out, block_addr(fs, x.pblk + (b - x.lblk)) + in, n, NULL, NULL,
+			done = vm_copy(out, block_addr(fs, x.pblk + (b - x.lblk)) + in, n, VM_USER_DST, NULL, NULL,
 			               fault_addr, efault);
 		} else {
 			n = next == UINT64_MAX ? end - pos : next * BLK - pos;
@@ -110,7 +110,7 @@ static ssize_t read_locked(udax_fs *fs, struct inode *ip, char *out, uint64_t po
 			done = 0;
 			while (done < n) {
 				size_t c = n - done < BLK ? n - done : BLK;
-				size_t k = vm_copy(out + done, zeros, c, NULL, NULL, fault_addr, efault);
+				size_t k = vm_copy(out + done, zeros, c, VM_USER_DST, NULL, NULL, fault_addr, efault);
 				done += k;
 				if (k < c)
 					break;

@@ -57,16 +57,22 @@ static int writeback_one(struct dax_inode *di, uint64_t index)
 int dax_writeback(struct dax_inode *di, uint64_t from, uint64_t to)
 {
 	uint64_t *snap = malloc(BATCH * sizeof(*snap));
+	uint64_t first = from;
 	int err = 0;
 
 	if (!snap)
 		return -ENOMEM;
+	/* A PMD entry lives at its 2 MiB-aligned index, which may lie below
+	 * @from while it covers pages of the range: start there, and skip
+	 * PTE entries that are really before the range. */
+	from &= ~(uint64_t)(PMD_PAGES - 1);
 	/* Snapshot in batches: each batch is taken before any of it is
 	 * written back, and later batches start past the earlier ones. */
 	while (from < to && !err) {
 		size_t n = entry_dirty_snapshot(di, from, to, snap, BATCH);
 		for (size_t i = 0; i < n && !err; i++)
-			err = writeback_one(di, snap[i]);
+			if (snap[i] >= first || (entry_peek(di, snap[i]) & E_PMD))
+				err = writeback_one(di, snap[i]);
 		if (n < BATCH)
 			break;
 		from = snap[n - 1] + 1;

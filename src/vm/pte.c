@@ -116,7 +116,9 @@ static long evict_oldest(void)
 
 int vm_pressure(void)
 {
-	return atomic_load(&est_maps) > vm_map_budget() / 2;
+	long half = vm_map_budget() / 2;
+	/* the estimate only grows between recounts: confirm before acting */
+	return atomic_load(&est_maps) > half && vm_map_count() > half;
 }
 
 /* Account for an operation that may add @n VMAs. */

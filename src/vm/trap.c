@@ -179,7 +179,7 @@ int vm_trap_init(void)
 	return trap_err;
 }
 
-size_t vm_copy(void *dst, const void *src, size_t n, vm_copy_fn copy, void *arg,
+size_t vm_copy(void *dst, const void *src, size_t n, int user, vm_copy_fn copy, void *arg,
                void **fault_addr, int *efault)
 {
 	sigjmp_buf jb;
@@ -211,8 +211,9 @@ size_t vm_copy(void *dst, const void *src, size_t n, vm_copy_fn copy, void *arg,
 		copy_armed = 0;
 		copy_jmp = NULL;
 #else
-		/* Touch both pages first: a fault then lands on a probe */
-		if (udax_probe_read(s + done) || udax_probe_write(d + done)) {
+		/* Touch the caller's page first: a fault then lands on a
+		 * probe (the pool side is always mapped) */
+		if (user == VM_USER_DST ? udax_probe_write(d + done) : udax_probe_read(s + done)) {
 			copy_jmp = NULL;
 			copy_armed = 0;
 			*fault_addr = copy_fault_addr;

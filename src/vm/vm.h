@@ -79,7 +79,9 @@ int vm_pressure(void);
  * done); @copy (NULL: memcpy) does the copying.  *fault_addr is set to the faulting address on a short copy;
  * *efault to 1 when that address is not udax memory (a bad pointer). */
 typedef void (*vm_copy_fn)(void *arg, void *dst, const void *src, size_t n);
-size_t vm_copy(void *dst, const void *src, size_t n, vm_copy_fn copy, void *arg,
+#define VM_USER_SRC 0   /* the caller's buffer is the source (pool is dst) */
+#define VM_USER_DST 1   /* the caller's buffer is the destination */
+size_t vm_copy(void *dst, const void *src, size_t n, int user, vm_copy_fn copy, void *arg,
                void **fault_addr, int *efault);
 /* Bring in the page at @addr for reading or writing; 0 or -EFAULT. */
 int vm_prefault(const void *addr, int write);
