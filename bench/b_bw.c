@@ -8,7 +8,8 @@
  * memory the pool lives in.  Reads: udax pread, kernel pread, memcpy.
  * Requests walk sequentially through a file larger than the last-level
  * cache.  Variants are interleaved request size by request size and
- * repetition by repetition; the median GiB/s is reported.
+ * repetition by repetition; the median GiB/s is reported (timed with
+ * the thread's CPU time: see bench.h).
  */
 #include <fcntl.h>
 #include <stdlib.h>

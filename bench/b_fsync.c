@@ -13,7 +13,9 @@
  *        pages would split the mapping into more kernel VMAs than
  *        vm.max_map_count allows at large K; see the report).
  * Per repetition: store one byte into each of the K pages (untimed),
- * then time udax_fsync.  Also K = 1 in a 64 MiB and in the large file.
+ * then time udax_fsync (thread CPU time, see bench.h; the clock read
+ * adds about a microsecond here).  First, K = 1 in a 64 MiB file and in
+ * the large one, both fresh, interleaved round by round.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -62,17 +64,23 @@ static double dirty(struct ff *f, uint64_t k, uint64_t seed)
 	return sec;
 }
 
+/* One repetition: dirty k pages, then time fsync; us.  *dirty_us gets
+ * the time the stores took. */
+static double fsync_once(udax_fs *fs, struct ff *f, uint64_t k, uint64_t seed, double *dirty_us)
+{
+	*dirty_us = dirty(f, k, seed) * 1e6;
+	uint64_t t0 = cpu_ns();
+	UCHECK(udax_fsync(fs, f->fd));
+	return (double)(cpu_ns() - t0) / 1e3;
+}
+
 /* Median over reps of fsync time (us) after dirtying k pages. */
 static double fsync_after(udax_fs *fs, struct ff *f, uint64_t k, int reps, double *dirty_us)
 {
 	double t[64], d[64];
 
-	for (int r = 0; r < reps; r++) {
-		d[r] = dirty(f, k, k * 1000 + (uint64_t)r + 1) * 1e6;
-		uint64_t t0 = cpu_ns();
-		UCHECK(udax_fsync(fs, f->fd));
-		t[r] = (double)(cpu_ns() - t0) / 1e3;
-	}
+	for (int r = 0; r < reps; r++)
+		t[r] = fsync_once(fs, f, k, k * 1000 + (uint64_t)r + 1, &d[r]);
 	*dirty_us = median(d, (size_t)reps);
 	return median(t, (size_t)reps);
 }
@@ -86,35 +94,45 @@ static int reps_for(uint64_t k)
 	return k >= 65536 && r > 3 ? 3 : r;
 }
 
-static void size_table(udax_fs *fs, struct ff big[NL])
+#define SIZE_ROUNDS 15
+
+/* K = 1 in a fresh 64 MiB file and in the (still fresh) large one,
+ * interleaved round by round: us[layout][0 small, 1 large], medians. */
+static void size_measure(udax_fs *fs, struct ff big[NL], double us[NL][2])
 {
 	struct ff small[NL];
-	double us[NL][2], d;
+	double t[NL][2][SIZE_ROUNDS], d;
 
 	for (int l = 0; l < NL; l++) {
 		char path[32];
 		snprintf(path, sizeof(path), "/small%d", l);
 		ff_open(fs, &small[l], path, 64 * MiB, l);
 	}
-	for (int r = 0; r < 2; r++)            /* interleave the sizes */
-		for (int l = 0; l < NL; l++) {
-			struct ff *f = r ? &big[l] : &small[l];
-			us[l][r] = fsync_after(fs, f, 1, opt.reps, &d);
-		}
-	md("\n**fsync with one dirty page vs file size** (us, median of %d)\n\n", opt.reps);
+	for (int r = 0; r < SIZE_ROUNDS; r++)
+		for (int l = 0; l < NL; l++)
+			for (int b = 0; b < 2; b++)
+				t[l][b][r] = fsync_once(fs, b ? &big[l] : &small[l], 1, (uint64_t)r + 7, &d);
+	for (int l = 0; l < NL; l++) {
+		for (int b = 0; b < 2; b++)
+			us[l][b] = median(t[l][b], SIZE_ROUNDS);
+		UCHECK(udax_munmap(fs, small[l].a, small[l].size));
+		UCHECK(udax_close(fs, small[l].fd));
+	}
+}
+
+static void size_report(double us[NL][2], uint64_t size)
+{
+	md("\n**fsync with one dirty page vs file size** (us, median of %d interleaved rounds, "
+	   "measured before the K sweep on fresh files)\n\n", SIZE_ROUNDS);
 	md("| layout | 64 MiB file | %llu MiB file | large / small |\n| --- | ---: | ---: | ---: |\n",
-	   (unsigned long long)(big[0].size / MiB));
+	   (unsigned long long)(size / MiB));
 	FILE *csv = csv_open("fsync_size", "layout,k,file_bytes,fsync_us");
 	for (int l = 0; l < NL; l++) {
 		md("| %s | %.1f | %.1f | %.2f |\n", lname[l], us[l][0], us[l][1], us[l][1] / us[l][0]);
 		fprintf(csv, "%s,1,%llu,%.3f\n", lname[l], (unsigned long long)(64 * MiB), us[l][0]);
-		fprintf(csv, "%s,1,%llu,%.3f\n", lname[l], (unsigned long long)big[l].size, us[l][1]);
+		fprintf(csv, "%s,1,%llu,%.3f\n", lname[l], (unsigned long long)size, us[l][1]);
 	}
 	fclose(csv);
-	for (int l = 0; l < NL; l++) {
-		UCHECK(udax_munmap(fs, small[l].a, small[l].size));
-		UCHECK(udax_close(fs, small[l].fd));
-	}
 }
 
 static void k_table(const uint64_t *ks, size_t nk, double us[][NL], double dirty_us[][NL],
@@ -151,13 +169,15 @@ int bench_fsync(void)
 	const uint64_t *ks = opt.quick ? quick_k : full_k;
 	size_t nk = opt.quick ? 4 : 6;
 	uint64_t size = opt.quick ? 256 * MiB : GiB;
-	double us[6][NL], dirty_us[6][NL];
+	double us[6][NL], dirty_us[6][NL], size_us[NL][2];
 	struct upool p;
 	struct ff big[NL];
 
 	upool_make(&p, "fsync.pool", 2 * size + 256 * MiB, NULL);
 	for (int l = 0; l < NL; l++)
 		ff_open(p.fs, &big[l], l == L_PMD ? "/pmd" : "/pte", size, l);
+	note("fsync: K = 1, 64 MiB vs %llu MiB", (unsigned long long)(size / MiB));
+	size_measure(p.fs, big, size_us);
 	for (size_t i = 0; i < nk; i++) {
 		note("fsync: K = %llu", (unsigned long long)ks[i]);
 		for (int l = 0; l < NL; l++)
@@ -165,7 +185,7 @@ int bench_fsync(void)
 	}
 	md_begin("fsync", "4. fsync after dirtying K pages");
 	k_table(ks, nk, us, dirty_us, size);
-	size_table(p.fs, big);
+	size_report(size_us, size);
 	md("\n");
 	md_end();
 	for (int l = 0; l < NL; l++)

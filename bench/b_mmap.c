@@ -11,6 +11,7 @@
  * random write faults into holes: a sparse file of the same size, one
  *   store into each of N distinct random pages; every store allocates a
  *   block (udax: a committed journal transaction per fault).
+ * Timed with the thread's CPU time (see bench.h); median of repetitions.
  */
 #include <fcntl.h>
 #include <stdlib.h>

@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift ;;
 	--bin) bin=$2; shift ;;
 	--reps | --shm | --disk) pass+=("$1" "$2"); shift ;;
-	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
 	esac
 	shift
