@@ -79,7 +79,8 @@ struct umap;
 void unmap_all(udax_fs *fs);
 
 /* data (rw.c) */
-void zero_tail_gap(udax_fs *fs, struct inode *ip, uint64_t old_size);
+void zero_tail_gap(udax_fs *fs, struct inode *ip, uint64_t old_size, uint64_t new_size);
+void zero_mapped(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e);
 int set_size(udax_fs *fs, struct inode *ip, uint64_t size, int zero_gap);
 
 #endif

@@ -73,18 +73,34 @@ static size_t copy_in(struct wstate *ws, char *dst, const char *src, size_t n)
 	return done;
 }
 
-/* Bytes [old_size, end of its block) may hold stale data left by a
- * shrinking truncate; zero them before the size grows over them. */
-void zero_tail_gap(udax_fs *fs, struct inode *ip, uint64_t old_size)
+/* Zero the mapped bytes of [s, e) in place. */
+void zero_mapped(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e)
 {
-	struct dextent x;
-	uint64_t next, in = old_size % BLK;
-
-	if (in == 0 || !xmap_lookup(&ip->xm, old_size / BLK, &x, &next))
-		return;
-	char *p = block_addr(fs, x.pblk + (old_size / BLK - x.lblk));
-	pmem_memset(&fs->m.pm, p + in, 0, BLK - in);
+	while (s < e) {
+		struct dextent x;
+		uint64_t next, b = s / BLK;
+		if (!xmap_lookup(&ip->xm, b, &x, &next)) {
+			if (next == UINT64_MAX || next * BLK >= e)
+				break;
+			s = next * BLK;
+			continue;
+		}
+		uint64_t n = (x.lblk + x.len) * BLK - s;
+		n = n < e - s ? n : e - s;
+		pmem_memset(&fs->m.pm, (char *)meta_block(&fs->m, x.pblk + (b - x.lblk)) + s % BLK, 0, n);
+		s += n;
+	}
 	pmem_drain(&fs->m.pm);
+}
+
+/* Growing the size from @old_size to @new_size: bytes in between may
+ * hold stale data — the tail of the old last block after a shrink, and
+ * whole blocks a shrink had not freed yet when the power went.  Zero
+ * every mapped byte of the range before the size covers it. */
+void zero_tail_gap(udax_fs *fs, struct inode *ip, uint64_t old_size, uint64_t new_size)
+{
+	if (new_size > old_size)
+		zero_mapped(fs, ip, old_size, new_size);
 }
 
 /* ---- reads ---- */
@@ -167,7 +183,7 @@ int set_size(udax_fs *fs, struct inode *ip, uint64_t size, int zero_gap)
 	uint64_t old = ip->d.size;
 
 	if (size > old && zero_gap)
-		zero_tail_gap(fs, ip, old);
+		zero_tail_gap(fs, ip, old, size);
 	if (size < old && di)
 		pthread_rwlock_wrlock(&di->inval);
 	tx_begin(&fs->m, &tx);
@@ -329,8 +345,10 @@ static ssize_t write_locked(struct wstate *ws, uint64_t pos)
 	size_t nheld = 0;
 	ssize_t r;
 
-	if (pos > old_size || (ws->end > old_size && old_size % BLK))
-		zero_tail_gap(ws->fs, ip, old_size);
+	/* bytes past the write's end are past the new EOF: zeroed when the
+	 * size grows over them */
+	if (pos > old_size)
+		zero_tail_gap(ws->fs, ip, old_size, pos);
 	if (di && di->write_lock == WL_EXCLUSIVE)
 		pthread_rwlock_wrlock(&di->inval);
 	if (di && di->write_lock == WL_RANGE)

@@ -53,26 +53,6 @@ static int fill_holes(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e)
 	return 0;
 }
 
-/* Zero the mapped bytes of [s, e) in place. */
-static void zero_mapped(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e)
-{
-	while (s < e) {
-		struct dextent x;
-		uint64_t next, b = s / BLK;
-		if (!xmap_lookup(&ip->xm, b, &x, &next)) {
-			if (next == UINT64_MAX || next * BLK >= e)
-				break;
-			s = next * BLK;
-			continue;
-		}
-		uint64_t n = (x.lblk + x.len) * BLK - s;
-		n = n < e - s ? n : e - s;
-		pmem_memset(&fs->m.pm, (char *)meta_block(&fs->m, x.pblk + (b - x.lblk)) + s % BLK, 0, n);
-		s += n;
-	}
-	pmem_drain(&fs->m.pm);
-}
-
 static int punch(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e)
 {
 	uint64_t fb = (s + BLK - 1) / BLK, lb = e / BLK;

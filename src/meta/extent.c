@@ -60,8 +60,10 @@ static int leaf_valid(struct meta *m, const struct dleaf *l, uint64_t owner,
 		return 0;
 	for (uint32_t k = 0; k < l->count; k++) {
 		const struct dextent *e = &l->ext[k];
-		if (e->len == 0 || e->lblk < *prev_end || e->lblk + e->len > (1ull << 32) ||
-		    e->pblk < m->sb.data_start || e->pblk + e->len > m->sb.nblocks)
+		/* written so no sum can wrap */
+		if (e->len == 0 || e->lblk < *prev_end || e->lblk >= (1ull << 32) ||
+		    e->len > (1ull << 32) - e->lblk || e->pblk < m->sb.data_start ||
+		    e->pblk >= m->sb.nblocks || e->len > m->sb.nblocks - e->pblk)
 			return 0;
 		*prev_end = e->lblk + e->len;
 	}

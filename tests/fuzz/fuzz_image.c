@@ -43,19 +43,22 @@
  *   flags bit 3    DELETE: after the write sweep (read-write mounts),
  *                  unlink and rmdir the whole tree, check "/" is empty and
  *                  write one new 64 KiB file.
- *   flags bits 4-7 which file the write sweep appends to, punches,
- *                  fallocates, truncates and renames: index into the
- *                  files in read-sweep order, modulo their number.
+ *   flags bits 4-7 which file the write sweep grows, appends to, punches,
+ *                  fallocates, truncates and renames: k = flags >> 4 picks
+ *                  file k * (n - 1) / 15 of the n files in read-sweep
+ *                  order (the first and the last are always reachable).
  *
  * Each case: write the image to a pid-specific pool file in /dev/shm,
  * udax_fsck it (fsck replays the journal and frees orphans, so the image
  * is written again afterwards: mount judges the same bytes fsck judged),
  * udax_mount it, walk every directory (opendir/readdir/stat), read every
  * file (SEEK_DATA/SEEK_HOLE and pread; holes must read as zeros), on a
- * read-write mount create+write+fsync+unlink a file, mkdir+rmdir, and on
- * one existing file append + read back, punch, fallocate, zero a range,
- * truncate back to its size, rename away and back; with flag DELETE,
- * delete the whole tree and write a new file; unmount; udax_fsck again.
+ * read-write mount grow every file by ftruncate (the new bytes must read
+ * as zeros) and shrink it back, create+write+fsync+unlink a file,
+ * mkdir+rmdir, and on one existing file append + read back, punch,
+ * fallocate, zero a range, truncate back, rename away and back; with
+ * flag DELETE, delete the whole tree and write a new file; unmount;
+ * udax_fsck again.
  *
  * Invariants (a violation calls abort(), which libFuzzer reports and
  * saves as a crash input):
@@ -76,11 +79,15 @@
  *   documents and leaves a message, and a read-write mount does not refuse
  *   an image that fsck calls clean.  (Counted, not fatal, by default.)
  *
- * Environment: UDAX_FUZZ_CASE_SECONDS (per-case budget, default 10),
- * UDAX_FUZZ_VERBOSE=1 (one line per case), UDAX_FUZZ_STRICT=1.
+ * Environment: UDAX_FUZZ_CASE_SECONDS (per-case wall-clock budget, default
+ * 30; a normal case takes 20-60 ms),
+ * UDAX_FUZZ_VERBOSE=1 (one line per case), UDAX_FUZZ_STRICT=1,
+ * UDAX_FUZZ_NO_GROW=1 (skip the grow-every-file check, to fuzz past the
+ * open bug in tests/fuzz/crashes/README.md).
  *
  * Built with -DUDAX_FUZZ_STANDALONE (any compiler, no libFuzzer) the file
- * has its own main(): "--make-corpus DIR" writes the seed corpus, and any
+ * has its own main(): "--make-corpus DIR" writes the seed corpus,
+ * "--make-crashes DIR" the reproducers of tests/fuzz/crashes, and any
  * other arguments are inputs to run once each (to replay a crash under
  * gdb or valgrind).
  */
@@ -125,7 +132,7 @@
 #define FZ_MAX_SEGMENTS 4096
 #define FZ_MAX_DEPTH 16
 #define FZ_MAX_ENTRIES 4096          /* per case, all directories */
-#define FZ_TARGETS 16                /* files the write sweep may pick */
+#define FZ_TARGETS 64                /* files the write sweep may pick from */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -182,7 +189,7 @@ static struct {
 	uint8_t *tino;               /* per inode */
 	uint8_t tjent[JSLOTS];       /* journal header entries */
 	unsigned budget_s;
-	int verbose, strict;
+	int verbose, strict, no_grow;
 	timer_t timer;
 	int have_timer;
 } G;
@@ -920,8 +927,52 @@ static void fz_write_dir(udax_fs *fs, struct fz_sweep *s)
 		fz_note(s, "rmdir /.fz-dir = %d", e);
 }
 
-/* Append to an existing file (its extent map came from the image), read
- * the new bytes back, and truncate it back to its size. */
+/* Grow the file by ftruncate: the new bytes must read as zeros (udax.h:
+ * "growing leaves a hole"); then shrink it back. */
+static void fz_check_grow(udax_fs *fs, int fd, const char *path, off_t size,
+                          struct fz_sweep *s)
+{
+	static uint8_t in[8192];
+	int e = udax_ftruncate(fs, fd, size + (off_t)sizeof(in));
+
+	if (e) {
+		fz_note(s, "ftruncate(%s, %lld) = %d", path, (long long)size + (long long)sizeof(in), e);
+		return;
+	}
+	ssize_t r = udax_pread(fs, fd, in, sizeof(in), size);
+	if (r != (ssize_t)sizeof(in))
+		fz_note(s, "%s: pread of the grown range = %zd", path, r);
+	else if (!fz_zero(in, sizeof(in)))
+		fz_note(s, "%s: growing it from %lld to %lld bytes exposes non-zero bytes", path,
+		        (long long)size, (long long)size + (long long)sizeof(in));
+	if ((e = udax_ftruncate(fs, fd, size)) != 0)
+		fz_note(s, "ftruncate(%s, %lld) = %d", path, (long long)size, e);
+}
+
+/* Every file (as the image left it): grow by ftruncate, check zeros,
+ * shrink back. */
+static void fz_grow_all(udax_fs *fs, struct fz_sweep *s)
+{
+	struct stat st;
+
+	if (G.no_grow)
+		return;
+	for (int i = 0; i < s->nfiles && i < FZ_TARGETS; i++) {
+		int fd = udax_open(fs, s->target[i], O_RDWR, 0);
+		if (fd < 0) {
+			fz_note(s, "open(%s, O_RDWR) = %d", s->target[i], fd);
+			continue;
+		}
+		int e = udax_fstat(fs, fd, &st);
+		if (e == 0 && st.st_size >= 0 &&
+		    (uint64_t)st.st_size < UDAX_MAX_FILE_SIZE - 65536)
+			fz_check_grow(fs, fd, s->target[i], st.st_size, s);
+		udax_close(fs, fd);
+	}
+}
+
+/* Append to the file (its extent map came from the image), read the new
+ * bytes back, and truncate it back to its size. */
 static void fz_write_append(udax_fs *fs, const char *path, struct fz_sweep *s)
 {
 	static uint8_t out[5000], in[sizeof(out)];
@@ -1059,11 +1110,12 @@ static void fz_ro_checks(udax_fs *fs, struct fz_sweep *s)
 
 static void fz_write_sweep(udax_fs *fs, struct fz_case *c)
 {
+	fz_grow_all(fs, &c->sw);
 	fz_write_new(fs, &c->sw);
 	fz_write_dir(fs, &c->sw);
 	if (c->sw.nfiles) {
 		int n = c->sw.nfiles < FZ_TARGETS ? c->sw.nfiles : FZ_TARGETS;
-		c->target = c->sw.target[(c->flags >> 4) % n];
+		c->target = c->sw.target[(c->flags >> 4) * (n - 1) / 15];
 		fz_write_append(fs, c->target, &c->sw);
 		fz_write_space(fs, c->target, &c->sw);
 		fz_write_rename(fs, c->target, &c->sw);
@@ -1164,6 +1216,7 @@ static void fz_violation(const struct fz_case *c, const char *what)
 	fprintf(stderr, "\n==== fuzz_image: INVARIANT VIOLATED: %s\n", what);
 	fz_describe(c);
 	fflush(stderr);
+	unlink(G.pool); /* abort() skips atexit; replaying the input rebuilds it */
 	abort();
 }
 
@@ -1228,8 +1281,9 @@ static void fz_judge(const struct fz_case *c)
 static void fz_verbose(const struct fz_case *c)
 {
 	fprintf(stderr, "case: flags 0x%02x edits %d | fsck %d | mount %d | dirs %d files %d "
-	        "bytes %llu fail %d | unmount %d | fsck %d%s%s\n", c->flags, c->nedits, c->fsck1,
-	        c->mount_ret, c->sw.dirs, c->sw.files, (unsigned long long)c->sw.bytes, c->sw.fail,
+	        "bytes %llu target %s fail %d | unmount %d | fsck %d%s%s\n", c->flags, c->nedits,
+	        c->fsck1, c->mount_ret, c->sw.dirs, c->sw.files, (unsigned long long)c->sw.bytes,
+	        c->target ? c->target : "-", c->sw.fail,
 	        c->umount_ret, c->fsck2, c->sw.fail ? " | " : "", c->sw.why);
 }
 
@@ -1258,9 +1312,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	G.budget_s = b && atoi(b) > 0 ? (unsigned)atoi(b) : 10;
+	G.budget_s = b && atoi(b) > 0 ? (unsigned)atoi(b) : 30;
 	G.verbose = getenv("UDAX_FUZZ_VERBOSE") != NULL;
 	G.strict = getenv("UDAX_FUZZ_STRICT") != NULL;
+	G.no_grow = getenv("UDAX_FUZZ_NO_GROW") != NULL;
 	snprintf(G.pool, sizeof(G.pool), "/dev/shm/udax-fuzz-%d.pool", (int)getpid());
 	fz_make_base();
 	G.fd = open(G.pool, O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -1269,7 +1324,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fz_timer_init();
 	atexit(fz_at_exit);
 	fprintf(stderr, "fuzz_image: base pool of %llu blocks, data from block %llu; %d leaf and "
-	        "directory blocks; %d hot blocks; window of %llu blocks; pool file %s\n",
+	        "directory blocks; %d hot ranges; window of %llu blocks; pool file %s\n",
 	        (unsigned long long)G.sb.nblocks, (unsigned long long)G.sb.data_start, G.nextra,
 	        G.nhot, (unsigned long long)G.nwin, G.pool);
 	return 0;
@@ -1447,8 +1502,6 @@ static void sd_bitmap_and_inodes(const char *dir)
 	sd_save(dir, "13-inode-size-fixed", &s, FZ_FIX | FZ_FORGET);
 	sd_set64(&s, sd_iblk(a), sd_ioff(a, offsetof(struct dinode, size)), 10);
 	sd_save(dir, "14-inode-shrunk-ro", &s, FZ_FIX | FZ_FORGET | FZ_RO);
-	sd_set64(&s, sd_iblk(a), sd_ioff(a, offsetof(struct dinode, size)), 10);
-	sd_save(dir, "15-inode-shrunk-delete-all", &s, FZ_FIX | FZ_FORGET | FZ_DELETE);
 }
 
 static void sd_leaves_and_dirs(const char *dir)
@@ -1474,6 +1527,22 @@ static void sd_leaves_and_dirs(const char *dir)
 	sd_save(dir, "24-dir-name-duplicate-fixed", &s, FZ_FIX | FZ_FORGET);
 	sd_set32(&s, db, offsetof(struct ddirblock, used), 3);
 	sd_save(dir, "25-dir-used-fixed", &s, FZ_FIX | FZ_FORGET);
+}
+
+/* The reproducers of tests/fuzz/crashes (see its README.md). */
+static int fz_make_crashes(const char *dir)
+{
+	struct fz_seed s = { { 0 }, 0 };
+	uint64_t f00 = sd_ino("/many/f00"), leaf = sd_leaf(sd_ino("/a"));
+
+	mkdir(dir, 0755);
+	sd_set64(&s, sd_iblk(f00), sd_ioff(f00, offsetof(struct dinode, size)), 0);
+	sd_save(dir, "grow-exposes-stale-data", &s, FZ_FIX);
+	sd_set64(&s, leaf, offsetof(struct dleaf, ext[0].lblk), UINT64_MAX);
+	sd_save(dir, "extent-lblk-overflow", &s, FZ_FIX);
+	sd_set64(&s, leaf, offsetof(struct dleaf, ext[0].pblk), UINT64_MAX);
+	sd_save(dir, "extent-pblk-overflow-segv", &s, FZ_FIX);
+	return 0;
 }
 
 static int fz_make_corpus(const char *dir)
@@ -1509,6 +1578,8 @@ int main(int argc, char **argv)
 	LLVMFuzzerInitialize(&argc, &argv);
 	if (argc == 3 && strcmp(argv[1], "--make-corpus") == 0)
 		return fz_make_corpus(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "--make-crashes") == 0)
+		return fz_make_crashes(argv[2]);
 	for (int i = 1; i < argc; i++)
 		bad |= fz_replay(argv[i]);
 	return bad;
