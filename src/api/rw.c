@@ -217,16 +217,14 @@ static ssize_t write_hole(struct wstate *ws, uint64_t pos, uint64_t hole_end)
 	udax_fs *fs = ws->fs;
 	struct inode *ip = ws->ip;
 	struct tx tx;
-	struct dextent prev;
-	uint64_t b = pos / BLK, nx, pblk, goal = 0, end = ws->end;
+	uint64_t b = pos / BLK, pblk, goal, end = ws->end;
 	uint64_t want = (end + BLK - 1) / BLK - b;
 
 	if (want > hole_end - b)
 		want = hole_end - b;
 	if (want > MAX_ALLOC_RUN)
 		want = MAX_ALLOC_RUN;
-	if (b && xmap_lookup(&ip->xm, b - 1, &prev, &nx))
-		goal = prev.pblk + (b - 1 - prev.lblk) + 1;
+	goal = xmap_goal(&ip->xm, b);
 	tx_begin(&fs->m, &tx);
 	int64_t got = alloc_blocks(&tx, want, goal, want >= 512 ? ALLOC_LARGE : 0, &pblk);
 	if (got < 0) {

@@ -45,7 +45,6 @@ static int pool_size_of(int fd, const char *path, uint64_t *size)
 
 int pool_open(const char *path, int rdonly, struct pool *p)
 {
-	struct stat st;
 	uint64_t size = 0;
 	int prot = PROT_READ | (rdonly ? 0 : PROT_WRITE);
 	int ret;
@@ -73,9 +72,6 @@ int pool_open(const char *path, int rdonly, struct pool *p)
 	} else {
 		p->map_sync = 1;
 	}
-	fstat(p->fd, &st);
-	p->dev = st.st_dev;
-	p->ino = st.st_ino;
 	p->size = size;
 	p->rdonly = rdonly;
 	return 0;

@@ -16,8 +16,6 @@ struct pool {
 	uint64_t size;     /* bytes mapped */
 	int map_sync;      /* mapped with MAP_SYNC */
 	int rdonly;
-	dev_t dev;
-	ino_t ino;
 };
 
 /* Open and map @path.  MAP_SHARED_VALIDATE|MAP_SYNC where the file

@@ -156,6 +156,18 @@ int xmap_lookup(struct xmap *xm, uint64_t lblk, struct dextent *ext, uint64_t *n
 	return r;
 }
 
+/* Where to allocate file block @b so it continues the block before it
+ * (0: no preference). */
+uint64_t xmap_goal(struct xmap *xm, uint64_t b)
+{
+	struct dextent prev;
+	uint64_t next;
+
+	if (b && xmap_lookup(xm, b - 1, &prev, &next))
+		return prev.pblk + (b - 1 - prev.lblk) + 1;
+	return 0;
+}
+
 uint64_t xmap_end(struct xmap *xm)
 {
 	uint64_t end = 0;

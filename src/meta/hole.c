@@ -19,8 +19,8 @@ int64_t meta_fill_hole(struct meta *m, struct inode *ip, uint64_t b, uint64_t ho
                        uint64_t max, unsigned flags, uint64_t *pblk, int *fresh)
 {
 	struct tx tx;
-	struct dextent x, prev;
-	uint64_t next, nx, goal = 0;
+	struct dextent x;
+	uint64_t next, goal;
 
 	*fresh = 0;
 	tx_begin(m, &tx);
@@ -32,8 +32,7 @@ int64_t meta_fill_hole(struct meta *m, struct inode *ip, uint64_t b, uint64_t ho
 	if (next < hole_end)
 		hole_end = next;
 	uint64_t want = hole_end - b < max ? hole_end - b : max;
-	if (b && xmap_lookup(&ip->xm, b - 1, &prev, &nx))
-		goal = prev.pblk + (b - 1 - prev.lblk) + 1;
+	goal = xmap_goal(&ip->xm, b);
 	unsigned aflags = (flags & ~(unsigned)FILL_FROM_FAULT) | (want >= 512 ? ALLOC_LARGE : 0);
 	int64_t got = alloc_blocks(&tx, want, goal, aflags, pblk);
 	if (got < 0) {

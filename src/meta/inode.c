@@ -27,7 +27,7 @@ void inode_seal(struct dinode *d)
 	d->crc = crc32c(0, d, sizeof(*d));
 }
 
-static const struct dinode *table_slot(struct meta *m, uint64_t ino)
+const struct dinode *table_slot(struct meta *m, uint64_t ino)
 {
 	const char *b = meta_block(m, m->sb.itable_start + (ino - 1) / INODES_PER_BLOCK);
 	return (const struct dinode *)(b + ((ino - 1) % INODES_PER_BLOCK) * INODE_SIZE);

@@ -179,6 +179,7 @@ int block_in_use(struct meta *m, uint64_t blk);
 
 /* inodes (inode.c) */
 int inode_table_scan(struct meta *m);
+const struct dinode *table_slot(struct meta *m, uint64_t ino);
 struct inode *iget(struct meta *m, uint64_t ino, int *err);
 int iput(struct meta *m, struct inode *ip);
 void igrab(struct meta *m, struct inode *ip);
@@ -201,7 +202,8 @@ int xmap_insert(struct tx *tx, struct inode *ip, uint64_t lblk, uint64_t pblk,
  * set to where the unmapped part begins (== s when finished). */
 int xmap_remove(struct tx *tx, struct inode *ip, uint64_t s, uint64_t e,
                 uint32_t max, uint64_t *done);
-uint64_t xmap_end(struct xmap *xm);  /* first block past the last extent */
+uint64_t xmap_end(struct xmap *xm);
+uint64_t xmap_goal(struct xmap *xm, uint64_t b);  /* first block past the last extent */
 
 /* directories (dir.c) */
 int dir_load(struct meta *m, struct inode *dp);

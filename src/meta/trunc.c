@@ -55,8 +55,7 @@ int meta_reap_orphans(struct meta *m)
 	for (uint64_t ino = 1; ino <= m->sb.ninodes; ino++) {
 		if (!(m->ibits[ino / 64] & (1ull << (ino % 64))))
 			continue;
-		const char *b = meta_block(m, m->sb.itable_start + (ino - 1) / INODES_PER_BLOCK);
-		const struct dinode *d = (const void *)(b + ((ino - 1) % INODES_PER_BLOCK) * INODE_SIZE);
+		const struct dinode *d = table_slot(m, ino);
 		if (d->nlink != 0 || ino == ROOT_INO)
 			continue;
 		int err;
