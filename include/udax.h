@@ -96,7 +96,11 @@ int udax_mkfs(const char *path, uint64_t size, unsigned flags);
  * option), -EUCLEAN (checksum mismatch or inconsistent geometry),
  * -EPROTONOSUPPORT (newer format version or unknown incompatible
  * feature), -EFBIG (pool shorter than its superblock says), -EBUSY
- * (pool already mounted by this process), or a system call's errno.
+ * (pool already mounted by this process, or by another process in a
+ * conflicting way: one read-write mount or any number of read-only
+ * ones, enforced with flock(2) on the pool), or a system call's errno.
+ * A child of fork() must not use its parent's mounts; it may mount a
+ * pool itself (and gets -EBUSY while the parent holds it read-write).
  * udax_last_error() then gives a one-line explanation.
  */
 int udax_mount(const char *path, const char *options, udax_fs **out);
@@ -126,7 +130,9 @@ const char *udax_last_error(void);
  *         O_CLOEXEC (ignored).  Other flags give -EINVAL.
  * @mode:  permission bits for O_CREAT (masked with 07777).
  * Returns a descriptor >= 0 or -ENOENT, -EEXIST, -EISDIR, -ENOTDIR,
- * -ENAMETOOLONG, -ENOSPC, -EMFILE, -EROFS, -EINVAL.
+ * -ENAMETOOLONG, -ENOSPC, -EMFILE, -EROFS, -EINVAL, -ELOOP (a symbolic
+ * link: udax does not follow links).  New files and directories are
+ * owned by the caller's effective uid and gid.
  */
 int udax_open(udax_fs *fs, const char *path, int flags, mode_t mode);
 int udax_close(udax_fs *fs, int fd);
@@ -180,10 +186,35 @@ int udax_ftruncate(udax_fs *fs, int fd, off_t len);
 int udax_fallocate(udax_fs *fs, int fd, int mode, off_t off, off_t len);
 
 /* File status.  st_blocks counts 512-byte units of allocated blocks;
- * st_dev is 0; st_ino the udax inode number. */
+ * st_dev is 0; st_ino the udax inode number.  udax_stat() does not
+ * follow a symbolic link: it reports the link (lstat(2) semantics). */
 struct stat;
 int udax_stat(udax_fs *fs, const char *path, struct stat *st);
 int udax_fstat(udax_fs *fs, int fd, struct stat *st);
+
+/*
+ * Attributes, by path or by descriptor.  Each is one journal
+ * transaction and sets ctime.  udax stores owners and modes but checks
+ * no permissions itself: the caller (the kernel over FUSE, or the
+ * process using the library) decides who may do what.
+ *
+ * udax_chmod  - set the permission bits (mode & 07777); the file type
+ *               is kept.
+ * udax_chown  - set owner and/or group; (uid_t)-1 / (gid_t)-1 leave
+ *               that one unchanged.
+ * udax_utimens - set atime (@ts[0]) and mtime (@ts[1]) as utimensat(2):
+ *               @ts NULL means both now; tv_nsec UTIME_NOW / UTIME_OMIT
+ *               are honoured.  Times before 1970 or tv_nsec out of
+ *               range give -EINVAL.
+ * Errors: -ENOENT, -ENOTDIR, -EBADF (descriptor calls), -EROFS.
+ */
+struct timespec;
+int udax_chmod(udax_fs *fs, const char *path, mode_t mode);
+int udax_fchmod(udax_fs *fs, int fd, mode_t mode);
+int udax_chown(udax_fs *fs, const char *path, uid_t uid, gid_t gid);
+int udax_fchown(udax_fs *fs, int fd, uid_t uid, gid_t gid);
+int udax_utimens(udax_fs *fs, const char *path, const struct timespec ts[2]);
+int udax_futimens(udax_fs *fs, int fd, const struct timespec ts[2]);
 
 /* ------------------------------------------------------------------ */
 /* Mappings: direct access to pool blocks                             */
@@ -253,6 +284,31 @@ int udax_mkdir(udax_fs *fs, const char *path, mode_t mode);
 int udax_rmdir(udax_fs *fs, const char *path);   /* -ENOTEMPTY, -EBUSY for / */
 int udax_unlink(udax_fs *fs, const char *path);  /* -EISDIR for directories */
 
+/*
+ * udax_link - give the file @from a second name @to (link(2)).
+ * Directories cannot be linked (-EPERM); -EEXIST if @to exists,
+ * -EMLINK past 65000 links.
+ */
+int udax_link(udax_fs *fs, const char *from, const char *to);
+
+/* Longest symbolic-link target udax stores (inline in the inode). */
+#define UDAX_SYMLINK_MAX 147
+
+/*
+ * udax_symlink - create a symbolic link @path whose target is @target
+ * (any string of 1..UDAX_SYMLINK_MAX bytes, -ENAMETOOLONG beyond).
+ * udax never follows links itself: paths are resolved lexically, a
+ * link used as a directory component gives -ENOTDIR, and udax_open()
+ * of a link gives -ELOOP.  The kernel (FUSE) or the interposer follows
+ * them by reading the target.
+ *
+ * udax_readlink - copy at most @size bytes of the target of link @path
+ * into @buf, without a terminating NUL, as readlink(2); returns the
+ * bytes copied, -EINVAL if @path is not a link.
+ */
+int udax_symlink(udax_fs *fs, const char *target, const char *path);
+ssize_t udax_readlink(udax_fs *fs, const char *path, char *buf, size_t size);
+
 /* rename(2)/renameat2(2) flags. */
 #define UDAX_RENAME_NOREPLACE 0x1
 #define UDAX_RENAME_EXCHANGE 0x2
@@ -268,7 +324,7 @@ int udax_rename(udax_fs *fs, const char *from, const char *to,
 
 struct udax_dirent {
 	uint64_t d_ino;
-	unsigned char d_type; /* DT_REG or DT_DIR */
+	unsigned char d_type; /* DT_REG, DT_DIR or DT_LNK */
 	char d_name[UDAX_NAME_MAX + 1];
 };
 

@@ -6,6 +6,7 @@
 #include "t.h"
 
 #include <linux/falloc.h>
+#include <sys/wait.h>
 
 static const char *pool_of(udax_fs *fs)
 {
@@ -440,8 +441,53 @@ static void test_grow_after_crashed_truncate(void)
 	unlink(p);
 }
 
+/* Mount @pool with @opts in a child process; its udax_mount() result. */
+static int mount_in_child(const char *pool, const char *opts)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		udax_fs *fs;
+		int err = udax_mount(pool, opts, &fs);
+		if (!err)
+			udax_unmount(fs);
+		_exit(err == -EBUSY ? 1 : err ? 2 : 0);
+	}
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -EIO;
+	return WEXITSTATUS(status) == 1 ? -EBUSY : WEXITSTATUS(status) ? -EIO : 0;
+}
+
+/* A pool mounted read-write in one process is refused to every other
+ * (no second journal replay on a live pool); read-only mounts share. */
+static void test_other_process(void)
+{
+	const char *pool = t_pool("procs");
+	udax_fs *fs;
+
+	REQUIRE(udax_mkfs(pool, 8ull << 20, 0) == 0);
+	REQUIRE(udax_mount(pool, NULL, &fs) == 0);
+	int fd = udax_open(fs, "/f", O_RDWR | O_CREAT, 0644);
+	CHECK_EQ(udax_pwrite(fs, fd, "live", 4, 0), 4);
+	CHECK_EQ(mount_in_child(pool, NULL), -EBUSY);
+	CHECK_EQ(mount_in_child(pool, "ro"), -EBUSY);
+	CHECK_EQ(udax_mkfs(pool, 8ull << 20, UDAX_MKFS_FORCE), -EBUSY);
+	CHECK_EQ(udax_close(fs, fd), 0);
+	CHECK_EQ(udax_unmount(fs), 0);
+
+	REQUIRE(udax_mount(pool, "ro", &fs) == 0);
+	CHECK_EQ(mount_in_child(pool, "ro"), 0);
+	CHECK_EQ(mount_in_child(pool, NULL), -EBUSY);
+	CHECK_EQ(udax_unmount(fs), 0);
+	CHECK_EQ(mount_in_child(pool, NULL), 0);
+	CHECK_EQ(t_fsck(pool), 0);
+	unlink(pool);
+}
+
 int main(void)
 {
+	RUN(test_other_process);
 	RUN(test_create_write_read);
 	RUN(test_open_flags);
 	RUN(test_offsets);

@@ -91,6 +91,8 @@ static int create_file(udax_fs *fs, struct walk *w, mode_t mode, struct inode **
 
 static int check_open(const struct inode *ip, int flags)
 {
+	if (S_ISLNK(ip->d.mode))
+		return -ELOOP; /* udax never follows symbolic links itself */
 	if (S_ISDIR(ip->d.mode) && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)))
 		return -EISDIR;
 	if (!S_ISDIR(ip->d.mode) && (flags & O_DIRECTORY))

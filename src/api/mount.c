@@ -13,6 +13,22 @@
 /* Pools mounted by this process, to refuse a second mount of one pool. */
 static pthread_mutex_t mounted_lock = PTHREAD_MUTEX_INITIALIZER;
 static udax_fs *mounted;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* A child of fork() owns none of its parent's mounts: they share the
+ * pool's lock with the parent and must not be used there.  Forgetting
+ * them lets the child mount a pool itself, and the pool's flock (held
+ * by the parent's open file) still refuses what would conflict. */
+static void forget_mounts_in_child(void)
+{
+	pthread_mutex_init(&mounted_lock, NULL);
+	mounted = NULL;
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, forget_mounts_in_child);
+}
 
 int udax_mkfs(const char *path, uint64_t size, unsigned flags)
 {
@@ -115,6 +131,7 @@ int udax_mount(const char *path, const char *options, udax_fs **out)
 	fs = calloc(1, sizeof(*fs));
 	if (!fs)
 		return -ENOMEM;
+	pthread_once(&atfork_once, register_atfork);
 	err = claim_pool(path, &fs->dev, &fs->ino);
 	if (err) {
 		free(fs);

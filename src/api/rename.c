@@ -19,7 +19,7 @@ struct rn {
 
 static uint8_t dtype(const struct inode *ip)
 {
-	return S_ISDIR(ip->d.mode) ? DT_DIR_ : DT_REG_;
+	return dtype_of(ip->d.mode);
 }
 
 /* Is directory @anc equal to @dir or one of its ancestors? */

@@ -146,10 +146,13 @@ static_assert(sizeof(struct dleaf) == BLK, "leaf is a block");
 #define DIR_SLOTS 14u
 #define DT_REG_ 8
 #define DT_DIR_ 4
+#define DT_LNK_ 10
+/* A symbolic link keeps its target inline in the inode (no blocks). */
+#define SYMLINK_MAX 147u
 struct ddirent {
 	uint64_t ino;               /* 0 = empty slot */
 	uint16_t name_len;
-	uint8_t type;               /* DT_REG_ or DT_DIR_ */
+	uint8_t type;               /* DT_REG_, DT_DIR_ or DT_LNK_ */
 	uint8_t pad[5];
 	char name[256];             /* not NUL-terminated on media */
 	uint8_t reserved[16];

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,6 +54,16 @@ int pool_open(const char *path, int rdonly, struct pool *p)
 	p->fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (p->fd < 0)
 		return set_error(-errno, "%s: %s", path, strerror(errno));
+	/* One writer or many readers, across processes: a second process
+	 * must never replay or change a journal that is live elsewhere.
+	 * The lock belongs to this open file, so it goes with the fd. */
+	if (flock(p->fd, (rdonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		ret = errno == EWOULDBLOCK
+		      ? set_error(-EBUSY, "%s: pool is in use by another process%s", path,
+		                  rdonly ? " (mounted read-write)" : "")
+		      : set_error(-errno, "%s: flock: %s", path, strerror(errno));
+		goto fail;
+	}
 	ret = pool_size_of(p->fd, path, &size);
 	if (ret < 0)
 		goto fail;

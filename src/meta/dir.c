@@ -140,7 +140,7 @@ static int dirblock_valid(const struct ddirblock *db, uint64_t owner, uint32_t i
 			continue;
 		used++;
 		if (de->name_len == 0 || de->name_len > 255 ||
-		    (de->type != DT_REG_ && de->type != DT_DIR_) ||
+		    (de->type != DT_REG_ && de->type != DT_DIR_ && de->type != DT_LNK_) ||
 		    memchr(de->name, '/', de->name_len) || memchr(de->name, 0, de->name_len))
 			return 0;
 	}

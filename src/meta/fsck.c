@@ -116,8 +116,7 @@ static void check_entry_types(struct fsck *f, struct inode *dp)
 			struct inode *ip = iget(m, e->ino, &err);
 			if (!ip)
 				continue;
-			int isdir = S_ISDIR(ip->d.mode);
-			if (isdir != (e->type == DT_DIR_))
+			if (dtype_of(ip->d.mode) != e->type)
 				meta_problem(m, "directory %llu: entry '%s' has the wrong type",
 				             (unsigned long long)dp->ino, e->name);
 			iput(m, ip);

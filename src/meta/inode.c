@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "media/crc32c.h"
 #include "meta/meta.h"
@@ -33,6 +34,11 @@ const struct dinode *table_slot(struct meta *m, uint64_t ino)
 	return (const struct dinode *)(b + ((ino - 1) % INODES_PER_BLOCK) * INODE_SIZE);
 }
 
+uint8_t dtype_of(uint32_t mode)
+{
+	return S_ISDIR(mode) ? DT_DIR_ : S_ISLNK(mode) ? DT_LNK_ : DT_REG_;
+}
+
 /* Bounds and meaning of an in-use inode; 0 or -EUCLEAN (problem reported). */
 int inode_check(struct meta *m, const struct dinode *d, uint64_t ino)
 {
@@ -44,8 +50,12 @@ int inode_check(struct meta *m, const struct dinode *d, uint64_t ino)
 		why = "checksum mismatch";
 	else if (d->ino != ino)
 		why = "inode number does not match its slot";
-	else if (!S_ISREG(d->mode) && !S_ISDIR(d->mode))
+	else if (!S_ISREG(d->mode) && !S_ISDIR(d->mode) && !S_ISLNK(d->mode))
 		why = "unknown file type";
+	else if (S_ISLNK(d->mode) && (d->size == 0 || d->size > SYMLINK_MAX ||
+	                              d->extent_head || d->blocks ||
+	                              memchr(d->reserved, 0, d->size)))
+		why = "symbolic link with a bad target";
 	else if (d->size > UINT64_C(1) << 44)
 		why = "size beyond the 16 TiB limit";
 	else if (d->blocks > m->sb.nblocks || d->nleaves > m->sb.nblocks)
@@ -293,6 +303,8 @@ struct inode *ialloc(struct tx *tx, uint32_t mode, uint64_t parent, int *err)
 	memset(d, 0, sizeof(*d));
 	d->mode = mode;
 	d->nlink = S_ISDIR(mode) ? 2 : 1;
+	d->uid = geteuid();
+	d->gid = getegid();
 	d->ino = ino;
 	d->atime_ns = d->mtime_ns = d->ctime_ns = t;
 	d->parent = S_ISDIR(mode) ? parent : 0;

@@ -186,6 +186,7 @@ void igrab(struct meta *m, struct inode *ip);
 struct inode *ialloc(struct tx *tx, uint32_t mode, uint64_t parent, int *err);
 void ifree(struct tx *tx, struct inode *ip);
 int inode_check(struct meta *m, const struct dinode *d, uint64_t ino);
+uint8_t dtype_of(uint32_t mode);                 /* directory-entry type of a mode */
 void icache_destroy(struct meta *m);
 void inode_seal(struct dinode *d);
 
