@@ -1,0 +1,175 @@
+/*
+ * path.c - which host paths are udax paths.
+ *
+ * A path is udax's when, made absolute and normalised lexically ("."
+ * and ".." removed, repeated slashes folded), it is UDAX_PREFIX or lies
+ * below it; the rest of it is the path inside the pool.  Relative paths
+ * are taken against a udax directory descriptor (the *at() calls) or
+ * else the real working directory, which cannot be inside the prefix
+ * (chdir() into it is refused).
+ *
+ * udax never follows symbolic links; pl_path_follow() follows one in
+ * the last component, as stat()/open() do, as long as the target stays
+ * inside the prefix.  A link used as a directory component gives
+ * ENOTDIR, and a link that leads out of the prefix ENOTSUP (both said
+ * once on stderr): refusing is better than silently touching another
+ * file.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "preload/preload.h"
+
+#define HOST_MAX (UDAX_PATH_MAX * 2 + 2)
+
+static char prefix_buf[UDAX_PATH_MAX + 1];
+static size_t prefix_len;
+
+static void prefix_init(void)
+{
+	const char *e = getenv("UDAX_PREFIX");
+	char tmp[UDAX_PATH_MAX + 1];
+	size_t j = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s", e && *e == '/' ? e : "/udax");
+	/* no trailing slash, no repeated slashes */
+	for (size_t i = 0; tmp[i]; i++)
+		if (!(tmp[i] == '/' && j && prefix_buf[j - 1] == '/'))
+			prefix_buf[j++] = tmp[i];
+	while (j > 1 && prefix_buf[j - 1] == '/')
+		j--;
+	prefix_buf[j] = 0;
+	prefix_len = j;
+}
+
+static const char *prefix(size_t *len)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, prefix_init);
+	*len = prefix_len;
+	return prefix_buf;
+}
+
+/* Normalise absolute @in into @out (at most @cap bytes). */
+static int normalise(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (const char *s = in; *s;) {
+		while (*s == '/')
+			s++;
+		if (!*s)
+			break;
+		const char *e = strchrnul(s, '/');
+		size_t len = (size_t)(e - s);
+		if (len == 1 && s[0] == '.') {
+		} else if (len == 2 && s[0] == '.' && s[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else {
+			if (o + 1 + len + 1 > cap)
+				return -ENAMETOOLONG;
+			out[o++] = '/';
+			memcpy(out + o, s, len);
+			o += len;
+		}
+		s = e;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = 0;
+	return 0;
+}
+
+/* Host path @abs (normalised) -> pool path, if under the prefix. */
+static int strip_prefix(const char *abs, char *upath)
+{
+	size_t n;
+	const char *p = prefix(&n);
+
+	if (n == 1) { /* prefix "/": everything */
+		snprintf(upath, UDAX_PATH_MAX + 1, "%s", abs);
+		return PATH_UDAX;
+	}
+	if (strncmp(abs, p, n) || (abs[n] != '/' && abs[n] != 0))
+		return PATH_HOST;
+	if (strlen(abs + n) > UDAX_PATH_MAX)
+		return -ENAMETOOLONG;
+	strcpy(upath, abs[n] ? abs + n : "/");
+	return PATH_UDAX;
+}
+
+int pl_path(int dirfd, const char *path, char *upath)
+{
+	char joined[HOST_MAX], norm[HOST_MAX];
+
+	if (!pl_active() || !path || !*path)
+		return PATH_HOST;
+	if (strnlen(path, UDAX_PATH_MAX + 1) > UDAX_PATH_MAX)
+		return PATH_HOST; /* the kernel says ENAMETOOLONG */
+	if (path[0] == '/') {
+		snprintf(joined, sizeof(joined), "%s", path);
+	} else if (dirfd != AT_FDCWD && pf_is_udax(dirfd)) {
+		size_t n;
+		struct pfile *pf = pf_get(dirfd);
+		if (!pf)
+			return PATH_HOST;
+		snprintf(joined, sizeof(joined), "%s%s/%s", prefix(&n), pf->path, path);
+		pf_put(pf);
+	} else {
+		return PATH_HOST;
+	}
+	int err = normalise(joined, norm, sizeof(norm));
+	return err ? err : strip_prefix(norm, upath);
+}
+
+int pl_path_follow(int dirfd, const char *path, char *upath)
+{
+	int kind = pl_path(dirfd, path, upath);
+	udax_fs *fs;
+
+	for (int hops = 0; kind == PATH_UDAX; hops++) {
+		struct stat st;
+		char target[UDAX_SYMLINK_MAX + 1], joined[HOST_MAX], norm[HOST_MAX];
+		size_t n;
+
+		if (!(fs = pl_fs()))
+			return -errno;
+		in_udax++;
+		int err = udax_stat(fs, upath, &st);
+		ssize_t len = err || !S_ISLNK(st.st_mode) ? 0
+		              : udax_readlink(fs, upath, target, sizeof(target) - 1);
+		in_udax--;
+		if (err || !S_ISLNK(st.st_mode))
+			return PATH_UDAX; /* the call itself reports a missing file */
+		if (len < 0)
+			return (int)len;
+		if (hops == 40)
+			return -ELOOP;
+		target[len] = 0;
+		if (target[0] == '/') {
+			snprintf(joined, sizeof(joined), "%s", target);
+		} else {
+			char *slash = strrchr(upath, '/');
+			*slash = 0;
+			snprintf(joined, sizeof(joined), "%s%s/%s", prefix(&n), upath, target);
+		}
+		if ((err = normalise(joined, norm, sizeof(norm))) < 0)
+			return err;
+		kind = strip_prefix(norm, upath);
+		if (kind == PATH_HOST) {
+			pl_warn_once("link-out", "a symbolic link in the pool leads out of %s "
+			             "(to %s): not followed (ENOTSUP)", prefix(&n), norm);
+			return -ENOTSUP;
+		}
+	}
+	return kind;
+}

@@ -1,0 +1,101 @@
+/*
+ * preload.h - shared state of libudax-preload.so, the LD_PRELOAD
+ * interposer that gives unmodified programs udax files, with true DAX
+ * mappings, under a path prefix.
+ *
+ * Environment:
+ *   UDAX_POOL     the pool (made by `udax mkfs`); unset = interposer off
+ *   UDAX_PREFIX   host paths at or below it are udax paths (default /udax)
+ *   UDAX_OPTIONS  udax_mount() options (ro, shadow, write_lock=...)
+ *
+ * Descriptors.  Each udax open reserves a real kernel descriptor (an
+ * O_PATH descriptor on /dev/null), so udax descriptors never collide
+ * with kernel ones and a call this library does not intercept fails
+ * with EBADF instead of touching the wrong file.  ptab[kernel fd] points
+ * to the open file description (struct pfile) that dup()ed descriptors
+ * share.
+ *
+ * Locking: tab_lock (read: any call using a pfile; write: installing or
+ * removing descriptors) -> pf->lock (offset-dependent vectored I/O) ->
+ * udax's own locks.  map_lock and dir_lock are leaves.  Calls made while
+ * udax itself runs (the thread-local `in_udax`) go straight to libc, so
+ * udax's own open/mmap/close of the pool are never redirected.
+ */
+#ifndef UDAX_PRELOAD_H
+#define UDAX_PRELOAD_H
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include "udax.h"
+
+#define PRELOAD_EXPORT __attribute__((visibility("default")))
+
+/* The next definition of @name (libc's), looked up once. */
+#define REAL(name)                                                             \
+	({                                                                     \
+		static __typeof__(&name) _real;                                \
+		__typeof__(&name) _f = __atomic_load_n(&_real, __ATOMIC_RELAXED); \
+		if (!_f) {                                                     \
+			_f = (__typeof__(&name))dlsym(RTLD_NEXT, #name);       \
+			__atomic_store_n(&_real, _f, __ATOMIC_RELAXED);        \
+		}                                                              \
+		_f;                                                            \
+	})
+
+extern __thread int in_udax;
+
+/* One open file description of a udax file or directory. */
+struct pfile {
+	int ufd;                 /* udax descriptor */
+	int refs;                /* kernel fds + mappings using it (tab_lock) */
+	int flags;               /* open flags, for F_GETFL */
+	int lock;                /* flock(): 0, LOCK_SH or LOCK_EX */
+	uint64_t ino;
+	char *path;              /* path inside the pool, for *at() calls */
+	pthread_mutex_t pos;     /* vectored I/O at the shared offset */
+};
+
+#define PTAB_MAX 65536
+
+/* ---- state.c ---- */
+udax_fs *pl_fs(void);                 /* mounted fs, or NULL with errno set */
+void pl_warn_once(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int pl_fail(int neg_errno);           /* sets errno, returns -1 */
+int pl_active(void);                  /* UDAX_POOL set and not inside udax */
+int pl_readonly(void);                /* UDAX_OPTIONS has "ro" */
+
+/* ---- fdtab.c ---- */
+struct pfile *pf_get(int fd);         /* takes tab_lock shared if a udax fd */
+void pf_put(struct pfile *pf);        /* drops it */
+int pf_install(struct pfile *pf, int flags); /* reserve a kernel fd */
+int pf_is_udax(int fd);
+struct pfile *pf_new(int ufd, int flags, const char *upath);
+void pf_ref(struct pfile *pf);        /* caller holds tab_lock */
+int pf_unref_locked(struct pfile *pf); /* caller holds tab_lock for writing */
+void tab_wrlock(void);
+void tab_unlock(void);
+struct pfile *pf_slot(int fd);        /* caller holds tab_lock */
+void pf_set_slot(int fd, struct pfile *pf);
+
+/* ---- path.c ---- */
+enum { PATH_HOST = 0, PATH_UDAX = 1 };
+/* Classify @path (relative to @dirfd); a udax path goes to @upath.
+ * Returns PATH_HOST, PATH_UDAX, or -errno. */
+int pl_path(int dirfd, const char *path, char *upath);
+/* As pl_path, then follow a symbolic link in the last component. */
+int pl_path_follow(int dirfd, const char *path, char *upath);
+
+/* ---- locks.c ---- */
+struct flock;
+int pl_flock(struct pfile *pf, int op);
+void pl_flock_release(struct pfile *pf);
+int pl_fcntl_lock(struct pfile *pf, int cmd, struct flock *fl);
+
+/* ---- dirs.c ---- */
+int pl_is_dirstream(void *d);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * state.c - the interposer's one mounted pool: mounted lazily at the
+ * first call under the prefix, unmounted (flushing everything) when the
+ * program exits, and reported once, clearly, when it cannot be mounted.
+ *
+ * A failed mount is remembered: every later call under the prefix fails
+ * with the same errno and no further message, so a program that cannot
+ * reach its files sees consistent errors and never a half-mounted pool.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "preload/preload.h"
+
+__thread int in_udax;
+
+static pthread_mutex_t mount_lock = PTHREAD_MUTEX_INITIALIZER;
+static udax_fs *_Atomic the_fs;
+static int mount_errno;         /* sticky failure (mount_lock) */
+static pid_t mount_pid;
+
+int pl_active(void)
+{
+	static int on = -1;
+
+	if (in_udax)
+		return 0;
+	if (on < 0) {
+		const char *p = getenv("UDAX_POOL");
+		on = p && *p;
+	}
+	return on;
+}
+
+/* Mounted read-only: UDAX_OPTIONS holds the option "ro". */
+int pl_readonly(void)
+{
+	const char *o = getenv("UDAX_OPTIONS");
+
+	for (const char *s = o; s && *s;) {
+		const char *e = strchrnul(s, ',');
+		if (e - s == 2 && !strncmp(s, "ro", 2))
+			return 1;
+		s = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
+int pl_fail(int neg_errno)
+{
+	errno = -neg_errno;
+	return -1;
+}
+
+void pl_warn_once(const char *what, const char *fmt, ...)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static char seen[64][48];
+	static int nseen;
+	char msg[512];
+	va_list ap;
+
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < nseen; i++) {
+		if (!strncmp(seen[i], what, sizeof(seen[i]) - 1)) {
+			pthread_mutex_unlock(&lock);
+			return;
+		}
+	}
+	if (nseen < 64)
+		snprintf(seen[nseen++], sizeof(seen[0]), "%s", what);
+	pthread_mutex_unlock(&lock);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	in_udax++;
+	dprintf(STDERR_FILENO, "udax-preload: %s\n", msg);
+	in_udax--;
+}
+
+static void unmount_at_exit(void)
+{
+	udax_fs *fs = atomic_exchange(&the_fs, NULL);
+
+	/* not in a child that inherited the parent's mount */
+	if (fs && mount_pid == getpid()) {
+		in_udax++;
+		int err = udax_unmount(fs);
+		in_udax--;
+		if (err)
+			dprintf(STDERR_FILENO, "udax-preload: unmount: %s\n", strerror(-err));
+	}
+}
+
+static void forget_mount_in_child(void)
+{
+	/* The parent's pool lock and state are not ours: its descriptors
+	 * are O_PATH placeholders here, and a new mount gets -EBUSY while
+	 * the parent holds the pool. */
+	atomic_store(&the_fs, NULL);
+	pthread_mutex_init(&mount_lock, NULL);
+	mount_errno = 0;
+}
+
+udax_fs *pl_fs(void)
+{
+	udax_fs *fs = atomic_load(&the_fs);
+
+	if (fs)
+		return fs;
+	pthread_mutex_lock(&mount_lock);
+	fs = atomic_load(&the_fs);
+	if (!fs && !mount_errno) {
+		const char *pool = getenv("UDAX_POOL");
+		const char *opts = getenv("UDAX_OPTIONS");
+		in_udax++;
+		int err = udax_mount(pool, opts && *opts ? opts : NULL, &fs);
+		in_udax--;
+		if (err) {
+			mount_errno = -err;
+			fs = NULL;
+			dprintf(STDERR_FILENO, "udax-preload: cannot mount pool %s: %s\n",
+			        pool, *udax_last_error() ? udax_last_error() : strerror(-err));
+		} else {
+			static int hooks;
+			if (!hooks++) {
+				atexit(unmount_at_exit);
+				pthread_atfork(NULL, NULL, forget_mount_in_child);
+			}
+			mount_pid = getpid();
+			atomic_store(&the_fs, fs);
+		}
+	}
+	int e = mount_errno;
+	pthread_mutex_unlock(&mount_lock);
+	if (!fs)
+		errno = e;
+	return fs;
+}
+
+/* For test programs: the mounted file system (mounting it if needed),
+ * so they can call udax_shadow_save() and friends; NULL if it cannot
+ * be mounted or UDAX_POOL is unset. */
+PRELOAD_EXPORT udax_fs *udax_preload_fs(void)
+{
+	const char *p = getenv("UDAX_POOL");
+
+	return p && *p ? pl_fs() : NULL;
+}
