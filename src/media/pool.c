@@ -44,6 +44,8 @@ static int pool_size_of(int fd, const char *path, uint64_t *size)
 	return 0;
 }
 
+#define POOL_FD_FLOOR 512
+
 int pool_open(const char *path, int rdonly, struct pool *p)
 {
 	uint64_t size = 0;
@@ -54,6 +56,14 @@ int pool_open(const char *path, int rdonly, struct pool *p)
 	p->fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (p->fd < 0)
 		return set_error(-errno, "%s: %s", path, strerror(errno));
+	/* Keep the descriptor out of the low numbers programs manage
+	 * themselves (a shell's `exec 3<file` would close it, and with it
+	 * the pool's lock); where the limit allows, move it high. */
+	int high = fcntl(p->fd, F_DUPFD_CLOEXEC, POOL_FD_FLOOR);
+	if (high >= 0) {
+		close(p->fd);
+		p->fd = high;
+	}
 	/* One writer or many readers, across processes: a second process
 	 * must never replay or change a journal that is live elsewhere.
 	 * The lock belongs to this open file, so it goes with the fd. */

@@ -1,0 +1,200 @@
+/*
+ * preload_check.c - runs under LD_PRELOAD=libudax-preload.so with
+ * UDAX_POOL set and checks, through plain libc calls, that the files
+ * under UDAX_PREFIX (default /udax) are udax's and behave as POSIX
+ * says: descriptors, offsets shared by dup, vectored I/O, locks, stat
+ * and statx, directory streams, links, mappings and the refusals.
+ * Ends with "N passed, N failed".
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+#define CHECK(c) do { if (c) passed++; else { failed++; \
+	fprintf(stderr, "FAIL %s:%d: %s (errno %d %s)\n", __FILE__, __LINE__, #c, errno, strerror(errno)); } } while (0)
+
+static void test_files(void)
+{
+	char buf[64] = { 0 };
+	int fd = open("/udax/f", O_RDWR | O_CREAT | O_TRUNC, 0640);
+	struct stat st, hst;
+
+	CHECK(fd >= 0);
+	/* the reserved descriptor is a real one: the kernel knows it */
+	CHECK(fcntl(fd, F_GETFD) >= 0);
+	CHECK(write(fd, "hello ", 6) == 6);
+	int d = dup(fd);
+	CHECK(d >= 0 && d != fd);
+	CHECK(write(d, "world", 5) == 5); /* shares the offset */
+	CHECK(lseek(fd, 0, SEEK_CUR) == 11);
+	CHECK(pread(fd, buf, sizeof(buf), 0) == 11 && !memcmp(buf, "hello world", 11));
+	CHECK(close(d) == 0);
+	CHECK(fstat(fd, &st) == 0 && st.st_size == 11 && S_ISREG(st.st_mode));
+	CHECK((st.st_mode & 0777) == (0640 & ~022));
+	/* a host file is untouched by all of this */
+	CHECK(stat("/etc/hostname", &hst) == 0 && hst.st_dev != 0);
+
+	struct iovec iov[3] = { { "ab", 2 }, { "", 0 }, { "cdef", 4 } };
+	CHECK(lseek(fd, 0, SEEK_SET) == 0);
+	CHECK(writev(fd, iov, 3) == 6);
+	CHECK(lseek(fd, 0, SEEK_CUR) == 6);
+	char a[3] = { 0 }, b[5] = { 0 };
+	struct iovec rv[2] = { { a, 2 }, { b, 4 } };
+	CHECK(preadv(fd, rv, 2, 0) == 6 && !memcmp(a, "ab", 2) && !memcmp(b, "cdef", 4));
+
+	CHECK(fcntl(fd, F_GETFL) == O_RDWR);
+	CHECK(fcntl(fd, F_SETFL, O_APPEND) == -1 && errno == EINVAL);
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	CHECK(fcntl(fd, F_SETLK, &fl) == 0);
+	CHECK(fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK);
+	CHECK(fcntl(fd, F_OFD_SETLK, &fl) == -1 && errno == EINVAL);
+
+	/* flock conflicts between two open file descriptions */
+	int g = open("/udax/f", O_RDONLY);
+	CHECK(flock(fd, LOCK_EX) == 0);
+	CHECK(flock(g, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK);
+	CHECK(flock(fd, LOCK_UN) == 0);
+	CHECK(flock(g, LOCK_SH | LOCK_NB) == 0);
+	CHECK(close(g) == 0); /* closing drops the lock */
+	CHECK(flock(fd, LOCK_EX | LOCK_NB) == 0);
+
+	/* dup2 onto a udax descriptor closes it first */
+	int h = open("/udax/h", O_RDWR | O_CREAT, 0600);
+	CHECK(dup2(fd, h) == h);
+	CHECK(pread(h, buf, 2, 0) == 2 && !memcmp(buf, "ab", 2));
+	CHECK(close(h) == 0);
+
+	CHECK(ftruncate(fd, 8192) == 0);
+	CHECK(pwrite(fd, "x", 1, 4096) == 1);
+	CHECK(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096) == 0);
+	CHECK(lseek(fd, 0, SEEK_DATA) == 4096);
+	CHECK(fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 0, 4096) == -1 && errno == EOPNOTSUPP);
+	CHECK(posix_fallocate(fd, 0, 1 << 20) == 0);
+	CHECK(fsync(fd) == 0 && fdatasync(fd) == 0);
+	CHECK(close(fd) == 0);
+	CHECK(read(fd, buf, 1) == -1 && errno == EBADF);
+	CHECK(truncate("/udax/f", 3) == 0 && stat("/udax/f", &st) == 0 && st.st_size == 3);
+
+	/* stdio through the descriptor layer */
+	FILE *f = fopen("/udax/stdio", "w+");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(fprintf(f, "line %d\n", 42) == 8);
+		CHECK(fseek(f, 0, SEEK_SET) == 0);
+		CHECK(fgets(buf, sizeof(buf), f) && !strcmp(buf, "line 42\n"));
+		CHECK(fclose(f) == 0);
+	}
+	CHECK(open("/udax/missing", O_RDONLY) == -1 && errno == ENOENT);
+	CHECK(open("/udax/t", O_RDWR | O_CREAT | O_TMPFILE, 0600) == -1);
+}
+
+static void test_names(void)
+{
+	struct stat st;
+	struct statx sx;
+	struct statfs sf;
+
+	CHECK(mkdir("/udax/dir", 0755) == 0);
+	CHECK(mkdir("/udax/dir", 0755) == -1 && errno == EEXIST);
+	int fd = open("/udax/dir/a", O_CREAT | O_WRONLY, 0644);
+	CHECK(fd >= 0 && write(fd, "A", 1) == 1 && close(fd) == 0);
+	CHECK(rename("/udax/dir/a", "/udax/dir/b") == 0);
+	CHECK(rename("/udax/dir/b", "/tmp/udax-preload-x") == -1 && errno == EXDEV);
+	CHECK(renameat2(AT_FDCWD, "/udax/f", AT_FDCWD, "/udax/dir/b", RENAME_NOREPLACE) == -1 &&
+	      errno == EEXIST);
+	CHECK(link("/udax/dir/b", "/udax/dir/c") == 0);
+	CHECK(stat("/udax/dir/c", &st) == 0 && st.st_nlink == 2);
+	CHECK(symlink("b", "/udax/dir/l") == 0);
+	CHECK(lstat("/udax/dir/l", &st) == 0 && S_ISLNK(st.st_mode));
+	CHECK(stat("/udax/dir/l", &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 1);
+	char t[16] = { 0 };
+	CHECK(readlink("/udax/dir/l", t, sizeof(t)) == 1 && t[0] == 'b');
+	fd = open("/udax/dir/l", O_RDONLY); /* follows the link */
+	CHECK(fd >= 0 && read(fd, t, 1) == 1 && t[0] == 'A');
+	close(fd);
+	CHECK(symlink("/etc/passwd", "/udax/dir/out") == 0);
+	CHECK(open("/udax/dir/out", O_RDONLY) == -1 && errno == ENOTSUP);
+	CHECK(statx(AT_FDCWD, "/udax/dir/b", 0, STATX_BASIC_STATS, &sx) == 0 && sx.stx_size == 1);
+	CHECK(chmod("/udax/dir/b", 0600) == 0 && stat("/udax/dir/b", &st) == 0 &&
+	      (st.st_mode & 0777) == 0600);
+	CHECK(access("/udax/dir/b", R_OK | W_OK) == 0);
+	CHECK(access("/udax/nope", F_OK) == -1 && errno == ENOENT);
+	CHECK(statfs("/udax", &sf) == 0 && sf.f_bsize == 4096 && sf.f_blocks > 0);
+
+	/* *at() calls relative to a udax directory descriptor */
+	int dfd = open("/udax/dir", O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0);
+	CHECK(fstatat(dfd, "b", &st, 0) == 0 && st.st_size == 1);
+	CHECK(openat(dfd, "new", O_CREAT | O_WRONLY, 0600) >= 0);
+	CHECK(unlinkat(dfd, "new", 0) == 0);
+
+	DIR *d = fdopendir(dfd);
+	CHECK(d != NULL);
+	int n = 0, dots = 0;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		n++;
+		dots += !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	}
+	CHECK(n == 6 && dots == 2); /* . .. b c l out */
+	CHECK(d && closedir(d) == 0);
+	CHECK(rmdir("/udax/dir") == -1 && errno == ENOTEMPTY);
+	CHECK(chdir("/udax/dir") == -1 && errno == ENOTSUP);
+}
+
+static void test_maps(void)
+{
+	int fd = open("/udax/m", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	char buf[8];
+
+	CHECK(fd >= 0 && ftruncate(fd, 1 << 20) == 0);
+	char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(p != MAP_FAILED);
+	if (p == MAP_FAILED)
+		return;
+	memcpy(p + 4096, "mapped", 6);               /* a store through the map */
+	CHECK(pread(fd, buf, 6, 4096) == 6 && !memcmp(buf, "mapped", 6));
+	CHECK(pwrite(fd, "PWRITE", 6, 8192) == 6);   /* a write seen by a load */
+	CHECK(!memcmp(p + 8192, "PWRITE", 6));
+	CHECK(msync(p, 1 << 20, MS_SYNC) == 0);
+	CHECK(madvise(p, 1 << 20, MADV_RANDOM) == 0);
+	CHECK(madvise(p, 4096, MADV_REMOVE) == -1 && errno == EINVAL);
+	CHECK(mprotect(p, 4096, PROT_READ) == -1 && errno == ENOTSUP);
+	CHECK(munmap(p, 4096) == -1 && errno == EINVAL);
+	CHECK(mmap(p, 4096, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED &&
+	      errno == EINVAL);
+	CHECK(close(fd) == 0);                        /* the mapping outlives it */
+	char *q = mremap(p, 1 << 20, 2 << 20, MREMAP_MAYMOVE);
+	CHECK(q != MAP_FAILED);
+	if (q != MAP_FAILED) {
+		CHECK(!memcmp(q + 4096, "mapped", 6));
+		CHECK(mremap(q, 2 << 20, 4 << 20, 0) == MAP_FAILED && errno == ENOMEM);
+		CHECK(munmap(q, 2 << 20) == 0);
+	}
+	/* anonymous memory is still the kernel's */
+	char *anon = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(anon != MAP_FAILED && munmap(anon, 8192) == 0);
+}
+
+int main(void)
+{
+	test_files();
+	test_names();
+	test_maps();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# test_preload.sh UDAX PRELOAD_SO CHECKER - the interposer end to end:
+# the POSIX checks of preload_check, unmodified tools (cp, cmp, ls, rm,
+# sqlite3 if present), and bad input: a missing pool and a pool busy in
+# another process each give one clear message and the call's errno.
+set -u
+UDAX=$1 SO=$2 CHECK=$3
+POOL=/dev/shm/udax-preload-test-$$.pool
+pass=0 fail=0
+trap 'kill $holder 2>/dev/null; rm -f $POOL /tmp/udax-preload-$$.*' EXIT
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+expect() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+pre() { UDAX_POOL=$POOL LD_PRELOAD=$SO "$@"; }
+
+"$UDAX" mkfs "$POOL" 256M >/dev/null || { echo "mkfs failed"; exit 1; }
+
+echo "--- preload_check"
+out=$(pre "$CHECK" 2>/tmp/udax-preload-$$.err)
+echo "$out" | tail -1
+expect "preload_check: every POSIX check" test "$(echo "$out" | tail -1 | sed 's/.* passed, //')" = "0 failed"
+grep FAIL /tmp/udax-preload-$$.err
+
+echo "--- unmodified tools"
+head -c 3000000 /dev/urandom >/tmp/udax-preload-$$.bin
+expect "cp a host file in" pre cp /tmp/udax-preload-$$.bin /udax/copy.bin
+expect "cmp reads it back" pre cmp /tmp/udax-preload-$$.bin /udax/copy.bin
+expect "cp -r a tree in" pre cp -r /usr/share/common-licenses /udax/lic
+expect "diff -r agrees" pre diff -r /usr/share/common-licenses /udax/lic
+expect "ls -l lists it" bash -c "UDAX_POOL=$POOL LD_PRELOAD=$SO ls -l /udax/lic | grep -q GPL-3"
+expect "mv renames" pre mv /udax/copy.bin /udax/moved.bin
+expect "rm -r removes a tree" pre rm -r /udax/lic
+if command -v sqlite3 >/dev/null; then
+	r=$(pre sqlite3 /udax/t.db "PRAGMA mmap_size=1000000; CREATE TABLE t(x); INSERT INTO t VALUES (1),(2); SELECT sum(x) FROM t; PRAGMA integrity_check;" | tr '\n' ' ')
+	expect "sqlite3 with mmap: '$r'" test "$r" = "1000000 3 ok "
+fi
+expect "the host side is untouched" test ! -e /udax
+expect "fsck clean after the programs" "$UDAX" fsck "$POOL"
+
+echo "--- bad input"
+err=$(UDAX_POOL=/dev/shm/udax-no-such-$$.pool LD_PRELOAD=$SO ls /udax/a /udax/b 2>&1 >/dev/null)
+echo "$err"
+expect "missing pool: one message" test "$(echo "$err" | grep -c 'udax-preload: cannot mount pool')" = 1
+expect "missing pool: ENOENT from the call" bash -c "echo '$err' | grep -q 'No such file or directory'"
+# hold the pool read-write in one process, use it from another
+UDAX_POOL=$POOL LD_PRELOAD=$SO bash -c 'exec 3</udax/moved.bin; sleep 30; true' >/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 50); do
+	"$UDAX" info "$POOL" >/dev/null 2>&1 || break
+	sleep 0.1
+done
+err=$(pre cat /udax/moved.bin 2>&1 >/dev/null)
+echo "$err"
+expect "busy pool: says who holds it" bash -c "echo '$err' | grep -q 'in use by another process'"
+expect "busy pool: EBUSY from the call" bash -c "echo '$err' | grep -q 'Device or resource busy'"
+kill $holder; wait $holder 2>/dev/null
+expect "usable again once the holder is gone" pre cmp /tmp/udax-preload-$$.bin /udax/moved.bin
+expect "fsck clean at the end" "$UDAX" fsck "$POOL"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
