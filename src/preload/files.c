@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -675,4 +676,17 @@ PRELOAD_EXPORT ssize_t splice(int in, off64_t *oin, int out, off64_t *oout, size
 	if ((!pf_is_udax(in) && !pf_is_udax(out)) || in_udax)
 		return REAL(splice)(in, oin, out, oout, n, fl);
 	return pl_fail(-EINVAL);
+}
+
+/* No ioctl is meaningful on a udax file (no FIEMAP, no FICLONE): the
+ * answer a file system gives for an ioctl it does not know. */
+PRELOAD_EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	if (!pf_is_udax(fd) || in_udax)
+		return REAL(ioctl)(fd, req, arg);
+	return pl_fail(-ENOTTY);
 }

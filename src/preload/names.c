@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -637,4 +639,71 @@ PRELOAD_EXPORT int fchdir(int fd)
 	pl_warn_once("chdir", "chdir() into the udax prefix is not supported (ENOTSUP); "
 	             "use absolute paths");
 	return pl_fail(-ENOTSUP);
+}
+
+/* ---- realpath ---- */
+
+/* glibc's realpath() walks the path with internal calls that never see
+ * the prefix; a udax path is resolved here instead: lexically, with a
+ * final symbolic link followed, and it must exist. */
+static char *realpath_udax(const char *path, char *resolved, int *ours)
+{
+	char up[UDAX_PATH_MAX + 1];
+	struct stat st;
+	int k = pl_path_follow(AT_FDCWD, path, up);
+
+	*ours = k != PATH_HOST;
+	if (!*ours)
+		return NULL;
+	if (k < 0 || UCALL(udax_stat(fs, up, &st)) < 0) {
+		if (k < 0)
+			errno = -k;
+		return NULL;
+	}
+	const char *pre = getenv("UDAX_PREFIX");
+	char full[PATH_MAX];
+	int n = snprintf(full, sizeof(full), "%s%s", pre && *pre == '/' ? pre : "/udax",
+	                 strcmp(up, "/") ? up : "");
+	if (n < 0 || n >= (int)sizeof(full)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	/* the prefix as given may carry a trailing slash: normalise by
+	 * asking pl_path again, which only accepts the normalised form */
+	if (!resolved && !(resolved = malloc(PATH_MAX))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t j = 0;
+	for (size_t i = 0; full[i]; i++)
+		if (!(full[i] == '/' && j && resolved[j - 1] == '/'))
+			resolved[j++] = full[i];
+	while (j > 1 && resolved[j - 1] == '/')
+		j--;
+	resolved[j] = 0;
+	return resolved;
+}
+
+PRELOAD_EXPORT char *realpath(const char *path, char *resolved)
+{
+	int ours;
+	char *r = realpath_udax(path, resolved, &ours);
+	return ours ? r : REAL(realpath)(path, resolved);
+}
+
+extern char *__realpath_chk(const char *path, char *resolved, size_t len);
+PRELOAD_EXPORT char *__realpath_chk(const char *path, char *resolved, size_t len)
+{
+	int ours;
+	if (resolved && len < PATH_MAX)
+		return REAL(__realpath_chk)(path, resolved, len); /* glibc aborts */
+	char *r = realpath_udax(path, resolved, &ours);
+	return ours ? r : REAL(__realpath_chk)(path, resolved, len);
+}
+
+PRELOAD_EXPORT char *canonicalize_file_name(const char *path)
+{
+	int ours;
+	char *r = realpath_udax(path, NULL, &ours);
+	return ours ? r : REAL(canonicalize_file_name)(path);
 }

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -154,6 +156,14 @@ static void test_names(void)
 	CHECK(d && closedir(d) == 0);
 	CHECK(rmdir("/udax/dir") == -1 && errno == ENOTEMPTY);
 	CHECK(chdir("/udax/dir") == -1 && errno == ENOTSUP);
+
+	char rp[PATH_MAX];
+	CHECK(realpath("/udax//dir/../dir/l", rp) && !strcmp(rp, "/udax/dir/b"));
+	CHECK(!realpath("/udax/dir/none", rp) && errno == ENOENT);
+	fd = open("/udax/dir/b", O_RDONLY);
+	int avail;
+	CHECK(ioctl(fd, FIONREAD, &avail) == -1 && errno == ENOTTY);
+	close(fd);
 }
 
 static void test_maps(void)
