@@ -20,11 +20,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "udax.h"
+#ifdef UDAX_HAVE_FUSE
+#include "fuse/fuse_fs.h"
+#endif
 
 /* Implemented in demo.c; declared here to keep the tool to two files. */
 int udax_demo(const char *pool);
@@ -37,6 +43,7 @@ int udax_demo(const char *pool);
 struct ctx {
 	const struct command *cmd;
 	bool opt[256];  /* indexed by the option's short letter */
+	const char *value[256]; /* argument of an option that takes one */
 	int argc;       /* positional arguments only; argv[0] is POOL */
 	char **argv;
 };
@@ -683,6 +690,192 @@ static int cmd_version(struct ctx *c, udax_fs *unused)
 }
 
 /* ------------------------------------------------------------------ */
+/* FUSE: mount and umount                                             */
+/* ------------------------------------------------------------------ */
+
+static int cmd_mount(struct ctx *c, udax_fs *unused)
+{
+#ifdef UDAX_HAVE_FUSE
+	return udax_fuse_mount(c->argv[0], c->argv[1], c->value['o'],
+			       c->opt['f']);
+#else
+	fprintf(stderr, "udax mount: this udax was built without FUSE support "
+		"(install libfuse3-dev and pkg-config, then rebuild)\n");
+	return EXIT_USAGE;
+#endif
+}
+
+/*
+ * An absolute spelling of @arg without touching the file system beyond
+ * getcwd: realpath() fails on a mount whose daemon has died (ENOTCONN),
+ * and such a mount is exactly one that needs unmounting.
+ */
+static char *absolute_path(const char *arg)
+{
+	char *cwd, *joined, *out;
+
+	if (arg[0] == '/')
+		return pool_path(arg);
+	cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return NULL;
+	joined = join_path(cwd, arg);
+	out = pool_path(joined);
+	free(cwd);
+	free(joined);
+	return out;
+}
+
+/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape_octal(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+				      (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/*
+ * The file system type of the topmost mount on @dir ("fuse.udax" for
+ * ours) into @type; returns 1 if @dir is a mount point, 0 if not, -1 if
+ * the mount table cannot be read.
+ */
+static int mount_type(const char *dir, char *type, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, *save, *fld, *mnt, *sep;
+	size_t cap = 0;
+	int found = 0, i;
+
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		/* id parent maj:min root MOUNTPOINT opts [tags] - TYPE ... */
+		fld = strtok_r(line, " \n", &save);
+		for (i = 0; fld && i < 4; i++)
+			fld = strtok_r(NULL, " \n", &save);
+		if (!fld)
+			continue;
+		mnt = fld;
+		unescape_octal(mnt);
+		if (strcmp(mnt, dir))
+			continue;
+		while ((sep = strtok_r(NULL, " \n", &save)) && strcmp(sep, "-"))
+			;
+		fld = sep ? strtok_r(NULL, " \n", &save) : NULL;
+		snprintf(type, size, "%s", fld ? fld : "?");
+		found = 1;   /* keep going: the last one is on top */
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* fusermount3 -u DIR, for users who may not call umount(2). */
+static int run_fusermount(const char *dir)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return fail_errno("fork");
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-u", "--", dir,
+		       (char *)NULL);
+		fprintf(stderr, "udax umount: cannot run fusermount3: %s\n",
+			strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return fail_errno("waitpid");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	fprintf(stderr, "udax umount: fusermount3 -u %s failed\n", dir);
+	return 1;
+}
+
+/*
+ * Wait for the daemon that served @dir to finish: it holds a shared
+ * flock on the directory under the mount until it has unmounted the
+ * pool (written back, marked clean), so that `udax fsck` or another
+ * mount right after `udax umount` sees a quiet pool.
+ */
+static int wait_daemon(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), i;
+
+	if (fd < 0)
+		return 0;   /* gone too: nothing to wait for */
+	for (i = 0; i < 6000; i++) {   /* 60 s */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			close(fd);
+			return 0;
+		}
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			break;
+		usleep(10000);
+	}
+	close(fd);
+	fprintf(stderr, "udax umount: %s is unmounted, but its udax daemon "
+		"has not finished after 60 s\n", dir);
+	return 1;
+}
+
+static int cmd_umount(struct ctx *c, udax_fs *unused)
+{
+	char *dir = realpath(c->argv[0], NULL), type[64];
+	int found, rc = 1;
+
+	if (!dir && errno != ENOTCONN) {
+		fail_errno(c->argv[0]);
+		return 1;
+	}
+	if (!dir)
+		dir = absolute_path(c->argv[0]);
+	if (!dir)
+		return fail_errno(c->argv[0]);
+	found = mount_type(dir, type, sizeof(type));
+	if (found < 0) {
+		fail_errno("/proc/self/mountinfo");
+		goto out;
+	}
+	if (!found) {
+		fprintf(stderr, "udax umount: %s: not mounted\n", dir);
+		goto out;
+	}
+	if (strcmp(type, "fuse.udax")) {
+		fprintf(stderr, "udax umount: %s: not a udax mount (type %s)\n",
+			dir, type);
+		goto out;
+	}
+	if (geteuid() == 0 && umount2(dir, 0) == 0) {
+		rc = 0;
+	} else if (geteuid() == 0 && errno != EPERM) {
+		fprintf(stderr, "udax umount: %s: %s%s\n", dir, strerror(errno),
+			errno == EBUSY ? " (files are open there, or a "
+			"process is working in it)" : "");
+		goto out;
+	} else {
+		rc = run_fusermount(dir);
+	}
+	if (!rc)
+		rc = wait_daemon(dir);
+out:
+	free(dir);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* Commands on a mounted pool                                         */
 /* ------------------------------------------------------------------ */
 
@@ -1206,6 +1399,11 @@ static const struct command commands[] = {
 	  "nx", 3, 3, true, cmd_mv },
 	{ "df", "POOL", "show space and inode usage",
 	  "", 1, 1, true, cmd_df },
+	{ "mount", "[-f] [-o OPTS] POOL DIR",
+	  "mount POOL on DIR for every program (FUSE)",
+	  "fo", 2, 2, false, cmd_mount },
+	{ "umount", "DIR", "unmount DIR; returns once the pool is clean",
+	  "", 1, 1, false, cmd_umount },
 	{ "demo", "[POOL]", "a guided tour (default " DEMO_POOL ")",
 	  "", 0, 1, false, cmd_demo },
 	{ "help", "[COMMAND]", "show help", "", 0, 1, false, cmd_help },
@@ -1218,15 +1416,30 @@ static const struct {
 	const char *name;
 	char letter;
 	const char *help;
+	const char *only;   /* the one command it belongs to, or NULL */
 } long_options[] = {
-	{ "force", 'f', "overwrite a pool that already holds udax" },
-	{ "parents", 'p', "create missing parents; no error if it exists" },
-	{ "recursive", 'r', "remove a directory and everything below it" },
-	{ "dir", 'd', "remove PATH if it is an empty directory" },
-	{ "no-replace", 'n', "fail if TO exists" },
-	{ "exchange", 'x', "swap FROM and TO atomically" },
-	{ "help", 'h', "show this help" },
+	{ "force", 'f', "overwrite a pool that already holds udax", "mkfs" },
+	{ "foreground", 'f', "stay in the foreground (do not daemonise)",
+	  "mount" },
+	{ "options", 'o', "comma-separated: ro, write_lock=MODE, "
+	  "hide_unlinked, FUSE's options", "mount" },
+	{ "parents", 'p', "create missing parents; no error if it exists",
+	  NULL },
+	{ "recursive", 'r', "remove a directory and everything below it",
+	  NULL },
+	{ "dir", 'd', "remove PATH if it is an empty directory", NULL },
+	{ "no-replace", 'n', "fail if TO exists", NULL },
+	{ "exchange", 'x', "swap FROM and TO atomically", NULL },
+	{ "help", 'h', "show this help", NULL },
 };
+
+/* Short letters of the options that take an argument (-o OPTS). */
+#define VALUE_OPTIONS "o"
+
+static bool long_option_for(size_t k, const struct command *cmd)
+{
+	return !long_options[k].only || !strcmp(long_options[k].only, cmd->name);
+}
 
 #define NLONG (sizeof(long_options) / sizeof(long_options[0]))
 
@@ -1242,12 +1455,16 @@ static const struct command *find_command(const char *name)
 
 static void usage(FILE *f)
 {
+	int width = 0, n;
 	size_t i;
 
+	for (i = 0; i < NCOMMANDS; i++)
+		if ((n = (int)strlen(commands[i].synopsis)) > width)
+			width = n;
 	fprintf(f, "usage: udax COMMAND [OPTIONS] POOL [ARGS...]\n\n"
 		"commands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-7s %-20s %s\n", commands[i].name,
+		fprintf(f, "  %-7s %-*s %s\n", commands[i].name, width,
 			commands[i].synopsis, commands[i].summary);
 	fprintf(f, "\nPaths inside POOL start at its root (\"/a/b\").\n"
 		"Run 'udax COMMAND --help' for a command's details.\n");
@@ -1268,7 +1485,8 @@ static void command_help(const struct command *cmd, FILE *f)
 	fprintf(f, "\n%s\n\noptions:\n", cmd->summary);
 	for (p = cmd->options; ; p++) {
 		for (i = 0; i < NLONG; i++)
-			if (long_options[i].letter == (*p ? *p : 'h'))
+			if (long_options[i].letter == (*p ? *p : 'h') &&
+			    long_option_for(i, cmd))
 				fprintf(f, "  -%c, --%-12s %s\n",
 					long_options[i].letter,
 					long_options[i].name,
@@ -1286,6 +1504,14 @@ static bool option_allowed(const struct command *cmd, char letter)
 static int bad_option(const struct ctx *c, const char *opt)
 {
 	fprintf(stderr, "udax %s: unknown option '%s'\n", c->cmd->name, opt);
+	command_usage(c->cmd, stderr);
+	return EXIT_USAGE;
+}
+
+static int missing_value(const struct ctx *c, const char *opt)
+{
+	fprintf(stderr, "udax %s: option '%s' needs an argument\n",
+		c->cmd->name, opt);
 	command_usage(c->cmd, stderr);
 	return EXIT_USAGE;
 }
@@ -1313,17 +1539,31 @@ static int parse_args(struct ctx *c, int argc, char **argv)
 			only_args = true;
 		} else if (a[1] == '-') {
 			for (k = 0, letter = 0; k < NLONG; k++)
-				if (!strcmp(a + 2, long_options[k].name))
+				if (!strcmp(a + 2, long_options[k].name) &&
+				    long_option_for(k, c->cmd))
 					letter = long_options[k].letter;
 			if (!option_allowed(c->cmd, letter))
 				return bad_option(c, a);
 			c->opt[(unsigned char)letter] = true;
+			if (strchr(VALUE_OPTIONS, letter)) {
+				if (i + 1 >= argc)
+					return missing_value(c, a);
+				c->value[(unsigned char)letter] = argv[++i];
+			}
 		} else {
 			for (p = a + 1; *p; p++) {
 				bad[1] = *p;
 				if (!option_allowed(c->cmd, *p))
 					return bad_option(c, bad);
 				c->opt[(unsigned char)*p] = true;
+				/* -oVALUE or -o VALUE */
+				if (strchr(VALUE_OPTIONS, *p)) {
+					if (!p[1] && i + 1 >= argc)
+						return missing_value(c, bad);
+					c->value[(unsigned char)*p] =
+						p[1] ? p + 1 : argv[++i];
+					break;
+				}
 			}
 		}
 	}
