@@ -204,11 +204,21 @@ int udax_fstat(udax_fs *fs, int fd, struct stat *st);
  *               that one unchanged.
  * udax_utimens - set atime (@ts[0]) and mtime (@ts[1]) as utimensat(2):
  *               @ts NULL means both now; tv_nsec UTIME_NOW / UTIME_OMIT
- *               are honoured.  Times before 1970 or tv_nsec out of
- *               range give -EINVAL.
+ *               are honoured.  Times within about 292 years of 1970,
+ *               before it too; beyond that or tv_nsec out of range
+ *               give -EINVAL.
  * Errors: -ENOENT, -ENOTDIR, -EBADF (descriptor calls), -EROFS.
  */
 struct timespec;
+
+/*
+ * udax_set_creator - owner and group of the files, directories and links
+ * the calling thread creates from now on (in any mounted file system),
+ * written in the same transaction as the new name.  (uid_t)-1 /
+ * (gid_t)-1 return to the thread's effective ids, the default.  For
+ * servers creating files on behalf of other users (the FUSE front end).
+ */
+void udax_set_creator(uid_t uid, gid_t gid);
 int udax_chmod(udax_fs *fs, const char *path, mode_t mode);
 int udax_fchmod(udax_fs *fs, int fd, mode_t mode);
 int udax_chown(udax_fs *fs, const char *path, uid_t uid, gid_t gid);
@@ -291,8 +301,9 @@ int udax_unlink(udax_fs *fs, const char *path);  /* -EISDIR for directories */
  */
 int udax_link(udax_fs *fs, const char *from, const char *to);
 
-/* Longest symbolic-link target udax stores (inline in the inode). */
-#define UDAX_SYMLINK_MAX 147
+/* Longest symbolic-link target udax stores (up to 147 bytes inline in
+ * the inode, longer ones in a block). */
+#define UDAX_SYMLINK_MAX 4095
 
 /*
  * udax_symlink - create a symbolic link @path whose target is @target

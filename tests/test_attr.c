@@ -62,6 +62,27 @@ static void test_owner_at_create(void)
 	CHECK_EQ(st.st_gid, getegid());
 	CHECK_EQ(udax_stat(fs, "/d", &st), 0);
 	CHECK_EQ(st.st_uid, geteuid());
+
+	/* a server creating on behalf of another user: owned from the start */
+	udax_set_creator(1000, 2000);
+	CHECK_EQ(mkfile(fs, "/f2", "y"), 0);
+	CHECK_EQ(udax_mkdir(fs, "/d2", 0755), 0);
+	CHECK_EQ(udax_symlink(fs, "f2", "/l2"), 0);
+	udax_set_creator((uid_t)-1, 3000);
+	CHECK_EQ(mkfile(fs, "/f3", "z"), 0);
+	udax_set_creator((uid_t)-1, (gid_t)-1);
+	CHECK_EQ(mkfile(fs, "/f4", "w"), 0);
+	const char *owned[] = { "/f2", "/d2", "/l2" };
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(udax_stat(fs, owned[i], &st), 0);
+		CHECK_EQ(st.st_uid, 1000);
+		CHECK_EQ(st.st_gid, 2000);
+	}
+	CHECK_EQ(udax_stat(fs, "/f3", &st), 0);
+	CHECK_EQ(st.st_uid, geteuid());
+	CHECK_EQ(st.st_gid, 3000);
+	CHECK_EQ(udax_stat(fs, "/f4", &st), 0);
+	CHECK_EQ(st.st_gid, getegid());
 	finish(fs, pool);
 }
 
@@ -138,8 +159,8 @@ static void test_utimens(void)
 	before = st;
 	struct timespec bad[2] = { { 5, 1000000000 }, { 5, 0 } };
 	CHECK_EQ(udax_utimens(fs, "/f", bad), -EINVAL);
-	struct timespec neg[2] = { { -5, 0 }, { 5, 0 } };
-	CHECK_EQ(udax_utimens(fs, "/f", neg), -EINVAL);
+	struct timespec huge[2] = { { INT64_MAX / 1000000000, 0 }, { 5, 0 } };
+	CHECK_EQ(udax_utimens(fs, "/f", huge), -EINVAL);
 	CHECK_EQ(udax_stat(fs, "/f", &st), 0);
 	CHECK_EQ(st.st_atim.tv_sec, before.st_atim.tv_sec);
 	CHECK_EQ(st.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
@@ -150,6 +171,10 @@ static void test_utimens(void)
 	ts[1].tv_sec = 43;
 	CHECK_EQ(udax_futimens(fs, fd, ts), 0);
 	CHECK_EQ(udax_close(fs, fd), 0);
+	/* before 1970: tar and rsync restore such times */
+	CHECK_EQ(udax_mkdir(fs, "/old", 0755), 0);
+	struct timespec old[2] = { { -315619200, 250 }, { -1, 999999999 } };
+	CHECK_EQ(udax_utimens(fs, "/old", old), 0);
 	CHECK_EQ(udax_utimens(fs, "/", NULL), 0);
 
 	fs = remount(fs, pool, NULL);
@@ -157,6 +182,11 @@ static void test_utimens(void)
 	CHECK_EQ(udax_stat(fs, "/f", &st), 0);
 	CHECK_EQ(st.st_atim.tv_sec, 42);
 	CHECK_EQ(st.st_mtim.tv_sec, 43);
+	CHECK_EQ(st.st_mtim.tv_nsec, 999999999);
+	CHECK_EQ(udax_stat(fs, "/old", &st), 0);
+	CHECK_EQ(st.st_atim.tv_sec, -315619200);
+	CHECK_EQ(st.st_atim.tv_nsec, 250);
+	CHECK_EQ(st.st_mtim.tv_sec, -1);
 	CHECK_EQ(st.st_mtim.tv_nsec, 999999999);
 	finish(fs, pool);
 }
@@ -237,6 +267,19 @@ static void test_symlinks(void)
 	CHECK_EQ(udax_symlink(fs, longest, "/toolong"), -ENAMETOOLONG);
 	longest[UDAX_SYMLINK_MAX] = 0;
 	CHECK_EQ(udax_symlink(fs, longest, "/longest"), 0);
+	/* just past the inline limit: the target takes a block */
+	struct udax_statfs s0, s1;
+	CHECK_EQ(udax_statfs(fs, &s0), 0);
+	char mid[149];
+	for (int i = 0; i < 148; i++)
+		mid[i] = (char)('a' + i % 26);
+	mid[148] = 0;
+	CHECK_EQ(udax_symlink(fs, mid, "/mid"), 0);
+	CHECK_EQ(udax_statfs(fs, &s1), 0);
+	CHECK_EQ(s0.free_blocks - s1.free_blocks, 2); /* the block and its extent leaf */
+	CHECK_EQ(udax_stat(fs, "/mid", &st), 0);
+	CHECK_EQ(st.st_size, 148);
+	CHECK_EQ(st.st_blocks, 8);
 
 	/* directory listings carry the type; links rename and hard-link */
 	udax_dir *d;
@@ -255,7 +298,12 @@ static void test_symlinks(void)
 	fs = remount(fs, pool, NULL);
 	REQUIRE(fs);
 	CHECK_EQ(udax_readlink(fs, "/ln3", buf, sizeof(buf)), 6);
-	CHECK_EQ(udax_readlink(fs, "/longest", buf, sizeof(buf)), UDAX_SYMLINK_MAX);
+	char big[UDAX_SYMLINK_MAX + 1];
+	CHECK_EQ(udax_readlink(fs, "/longest", big, sizeof(big)), UDAX_SYMLINK_MAX);
+	CHECK(memcmp(big, longest, UDAX_SYMLINK_MAX) == 0);
+	CHECK_EQ(udax_readlink(fs, "/mid", buf, sizeof(buf)), 148);
+	CHECK(memcmp(buf, mid, 148) == 0);
+	CHECK_EQ(udax_unlink(fs, "/mid"), 0);
 	CHECK_EQ(udax_stat(fs, "/ln2", &st), 0);
 	CHECK_EQ(st.st_nlink, 2);
 	CHECK_EQ(st.st_uid, 5);

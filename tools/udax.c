@@ -1619,7 +1619,17 @@ int main(int argc, char **argv)
 	}
 	if (!cmd->mounts)
 		return finish_stdout(cmd->run(&c, NULL));
-	ret = udax_mount(c.argv[0], NULL, &fs);
+	/* Commands that only look mount read-only, so they work beside a
+	 * read-only `udax mount`; a pool whose journal needs replaying
+	 * (-EROFS) is mounted read-write to replay it. */
+	static const char *const lookers[] = { "info", "ls", "get", "cat", "stat", "df" };
+	const char *opts = NULL;
+	for (size_t i = 0; i < sizeof(lookers) / sizeof(lookers[0]); i++)
+		if (!strcmp(cmd->name, lookers[i]))
+			opts = "ro";
+	ret = udax_mount(c.argv[0], opts, &fs);
+	if (ret == -EROFS && opts)
+		ret = udax_mount(c.argv[0], NULL, &fs);
 	if (ret < 0)
 		return fail_detail(c.argv[0], ret);
 	rc = cmd->run(&c, fs);

@@ -8,7 +8,7 @@
  * POSIX asks.
  *
  * Symbolic links are stored, never followed: the target lives inline in
- * the inode (at most SYMLINK_MAX bytes, no data blocks), udax_stat()
+ * the inode (up to SYMLINK_INLINE bytes) or in one block, udax_stat()
  * reports the link itself, and udax_open() of a link gives -ELOOP.
  * Whoever resolves paths (the kernel over FUSE, or the interposer's
  * caller) reads the target with udax_readlink().
@@ -25,6 +25,7 @@
 #include "api/fs.h"
 
 _Static_assert(SYMLINK_MAX == UDAX_SYMLINK_MAX, "one limit");
+_Static_assert(SYMLINK_MAX < BLK, "a long target fits one block");
 
 /* What an attribute change does to the inode, inside its transaction. */
 struct attr_change {
@@ -59,11 +60,11 @@ static int pick_time(const struct timespec *t, uint64_t now, uint64_t *out)
 	}
 	if (t->tv_nsec == UTIME_OMIT)
 		return 0;
-	/* times are unsigned ns since the epoch on media */
-	if (t->tv_nsec < 0 || t->tv_nsec >= 1000000000L || t->tv_sec < 0 ||
-	    (uint64_t)t->tv_sec > UINT64_MAX / 1000000000ull - 1)
+	/* signed ns since the epoch on media: about 292 years either way */
+	if (t->tv_nsec < 0 || t->tv_nsec >= 1000000000L ||
+	    t->tv_sec > INT64_MAX / 1000000000 - 1 || t->tv_sec < INT64_MIN / 1000000000 + 1)
 		return -EINVAL;
-	*out = (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec;
+	*out = (uint64_t)((int64_t)t->tv_sec * 1000000000 + t->tv_nsec);
 	return 0;
 }
 
@@ -164,6 +165,11 @@ int udax_futimens(udax_fs *fs, int fd, const struct timespec ts[2])
 	return change_fd(fs, fd, &(struct attr_change){ .apply = apply_times, .ts = ts });
 }
 
+void udax_set_creator(uid_t uid, gid_t gid)
+{
+	meta_set_creator(uid, gid);
+}
+
 /* ---- new names ---- */
 
 /* Find where a new name @path goes: its parent, and no entry yet. */
@@ -235,6 +241,26 @@ out:
 	return err;
 }
 
+/* A target too long for the inode goes to a zeroed block at file block
+ * 0, made persistent before the transaction that maps it commits. */
+static int store_long_target(struct tx *tx, struct inode *ip, const char *target, size_t len)
+{
+	struct meta *m = tx->m;
+	uint64_t pblk;
+	int64_t got = alloc_blocks(tx, 1, 0, 0, &pblk);
+
+	if (got < 0)
+		return (int)got;
+	char *b = meta_block(m, pblk);
+	pmem_memcpy(&m->pm, b, target, len);
+	pmem_memset(&m->pm, b + len, 0, BLK - len);
+	pmem_drain(&m->pm);
+	int err = xmap_insert(tx, ip, 0, pblk, 1);
+	if (!err)
+		ip->d.blocks = 1;
+	return err;
+}
+
 static int create_symlink(udax_fs *fs, struct walk *w, const char *target, size_t len)
 {
 	struct tx tx;
@@ -250,7 +276,12 @@ static int create_symlink(udax_fs *fs, struct walk *w, const char *target, size_
 		tx_abort(&tx);
 		return err ? err : -E2BIG;
 	}
-	memcpy(d->reserved, target, len);
+	if (len <= SYMLINK_INLINE)
+		memcpy(d->reserved, target, len);
+	else if ((err = store_long_target(&tx, ip, target, len)) < 0) {
+		tx_abort(&tx);
+		return err;
+	}
 	d->size = len;
 	pd->mtime_ns = pd->ctime_ns = now_ns();
 	err = tx_commit(&tx);
@@ -301,11 +332,18 @@ ssize_t udax_readlink(udax_fs *fs, const char *path, char *buf, size_t size)
 		n = err;
 	} else {
 		pthread_mutex_lock(&fs->m.tx_lock);
+		struct dextent x;
+		uint64_t next;
 		if (!S_ISLNK(ip->d.mode)) {
 			n = -EINVAL;
 		} else {
 			n = (ssize_t)(ip->d.size < size ? ip->d.size : size);
-			memcpy(buf, ip->d.reserved, (size_t)n);
+			if (ip->d.size <= SYMLINK_INLINE)
+				memcpy(buf, ip->d.reserved, (size_t)n);
+			else if (xmap_lookup(&ip->xm, 0, &x, &next))
+				memcpy(buf, meta_block(&fs->m, x.pblk), (size_t)n);
+			else
+				n = -EUCLEAN; /* fsck reports the missing block */
 		}
 		pthread_mutex_unlock(&fs->m.tx_lock);
 		release_inode(fs, ip);

@@ -209,6 +209,20 @@ int udax_close(udax_fs *fs, int fd)
 	return 0;
 }
 
+/* On media a time is a signed count of ns since the epoch (before 1970
+ * is negative) kept in a uint64_t field. */
+static struct timespec ns_to_ts(uint64_t ns)
+{
+	int64_t v = (int64_t)ns;
+	struct timespec ts = { (time_t)(v / 1000000000), (long)(v % 1000000000) };
+
+	if (ts.tv_nsec < 0) {
+		ts.tv_nsec += 1000000000L;
+		ts.tv_sec--;
+	}
+	return ts;
+}
+
 void fill_stat(const struct inode *ip, struct stat *st)
 {
 	const struct dinode *d = &ip->d;
@@ -222,12 +236,9 @@ void fill_stat(const struct inode *ip, struct stat *st)
 	st->st_size = (off_t)d->size;
 	st->st_blksize = BLK;
 	st->st_blocks = (blkcnt_t)(d->blocks * (BLK / 512));
-	st->st_atim.tv_sec = (time_t)(d->atime_ns / 1000000000ull);
-	st->st_atim.tv_nsec = (long)(d->atime_ns % 1000000000ull);
-	st->st_mtim.tv_sec = (time_t)(d->mtime_ns / 1000000000ull);
-	st->st_mtim.tv_nsec = (long)(d->mtime_ns % 1000000000ull);
-	st->st_ctim.tv_sec = (time_t)(d->ctime_ns / 1000000000ull);
-	st->st_ctim.tv_nsec = (long)(d->ctime_ns % 1000000000ull);
+	st->st_atim = ns_to_ts(d->atime_ns);
+	st->st_mtim = ns_to_ts(d->mtime_ns);
+	st->st_ctim = ns_to_ts(d->ctime_ns);
 }
 
 int udax_fstat(udax_fs *fs, int fd, struct stat *st)

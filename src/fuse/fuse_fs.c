@@ -233,16 +233,9 @@ static int uf_mkdir(const char *path, mode_t mode)
 
 	new_owner(path, &uid, &gid, &sgid);
 	mode = masked(mode) | (sgid ? S_ISGID : 0);
+	udax_set_creator(uid, gid);   /* owned by the caller from the start */
 	ret = udax_mkdir(FS(), path, mode);
-	if (ret < 0)
-		return ret;
-	/*
-	 * Not atomic with the mkdir: a crash in between leaves the new
-	 * directory owned by the daemon's user.
-	 */
-	ret = udax_chown(FS(), path, uid, gid);
-	if (ret < 0)
-		udax_rmdir(FS(), path);
+	udax_set_creator((uid_t)-1, (gid_t)-1);
 	return ret;
 }
 
@@ -282,13 +275,9 @@ static int uf_symlink(const char *target, const char *path)
 	int ret;
 
 	new_owner(path, &uid, &gid, &sgid);
+	udax_set_creator(uid, gid);
 	ret = udax_symlink(FS(), target, path);
-	if (ret < 0)
-		return ret;
-	/* udax never follows links: this changes the link itself. */
-	ret = udax_chown(FS(), path, uid, gid);
-	if (ret < 0)
-		udax_unlink(FS(), path);
+	udax_set_creator((uid_t)-1, (gid_t)-1);
 	return ret;
 }
 
@@ -347,29 +336,21 @@ static int uf_open(const char *path, struct fuse_file_info *fi)
 }
 
 /*
- * Create @path and give it to the caller; returns the open descriptor.
- * The chown is not atomic with the create: a crash in between leaves
- * the file owned by the daemon's user.  If the chown fails the file is
- * removed again, but only when O_EXCL proves it was created here.
+ * Create @path owned by the caller, in one transaction with its name
+ * (a file that already exists keeps its owner); returns the open
+ * descriptor.
  */
 static int create_owned(const char *path, int flags, mode_t mode)
 {
 	bool sgid;
 	uid_t uid;
 	gid_t gid;
-	int fd, ret;
+	int fd;
 
 	new_owner(path, &uid, &gid, &sgid);
+	udax_set_creator(uid, gid);
 	fd = udax_open(FS(), path, udax_flags(flags) | O_CREAT, masked(mode));
-	if (fd < 0)
-		return fd;
-	ret = udax_fchown(FS(), fd, uid, gid);
-	if (ret < 0) {
-		udax_close(FS(), fd);
-		if (flags & O_EXCL)
-			udax_unlink(FS(), path);
-		return ret;
-	}
+	udax_set_creator((uid_t)-1, (gid_t)-1);
 	return fd;
 }
 

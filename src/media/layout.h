@@ -147,8 +147,11 @@ static_assert(sizeof(struct dleaf) == BLK, "leaf is a block");
 #define DT_REG_ 8
 #define DT_DIR_ 4
 #define DT_LNK_ 10
-/* A symbolic link keeps its target inline in the inode (no blocks). */
-#define SYMLINK_MAX 147u
+/* A symbolic link keeps a target of up to SYMLINK_INLINE bytes inline in
+ * the inode, a longer one (up to SYMLINK_MAX) in one data block at file
+ * block 0, zero-padded. */
+#define SYMLINK_INLINE 147u
+#define SYMLINK_MAX 4095u
 struct ddirent {
 	uint64_t ino;               /* 0 = empty slot */
 	uint16_t name_len;

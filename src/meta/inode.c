@@ -52,10 +52,13 @@ int inode_check(struct meta *m, const struct dinode *d, uint64_t ino)
 		why = "inode number does not match its slot";
 	else if (!S_ISREG(d->mode) && !S_ISDIR(d->mode) && !S_ISLNK(d->mode))
 		why = "unknown file type";
-	else if (S_ISLNK(d->mode) && (d->size == 0 || d->size > SYMLINK_MAX ||
-	                              d->extent_head || d->blocks ||
-	                              memchr(d->reserved, 0, d->size)))
-		why = "symbolic link with a bad target";
+	else if (S_ISLNK(d->mode) && (d->size == 0 || d->size > SYMLINK_MAX))
+		why = "symbolic link with a bad target length";
+	else if (S_ISLNK(d->mode) && d->size <= SYMLINK_INLINE &&
+	         (d->extent_head || d->blocks || memchr(d->reserved, 0, d->size)))
+		why = "symbolic link with a bad inline target";
+	else if (S_ISLNK(d->mode) && d->size > SYMLINK_INLINE && d->blocks != 1)
+		why = "symbolic link without its target block";
 	else if (d->size > UINT64_C(1) << 44)
 		why = "size beyond the 16 TiB limit";
 	else if (d->blocks > m->sb.nblocks || d->nleaves > m->sb.nblocks)
@@ -266,6 +269,16 @@ static uint64_t find_free_ino(struct meta *m)
 	return 0;
 }
 
+/* Owner of the inodes this thread creates; -1: its effective ids. */
+static __thread uid_t creator_uid = (uid_t)-1;
+static __thread gid_t creator_gid = (gid_t)-1;
+
+void meta_set_creator(uid_t uid, gid_t gid)
+{
+	creator_uid = uid;
+	creator_gid = gid;
+}
+
 /* A new inode (reference held by the caller) inside @tx. */
 struct inode *ialloc(struct tx *tx, uint32_t mode, uint64_t parent, int *err)
 {
@@ -303,8 +316,8 @@ struct inode *ialloc(struct tx *tx, uint32_t mode, uint64_t parent, int *err)
 	memset(d, 0, sizeof(*d));
 	d->mode = mode;
 	d->nlink = S_ISDIR(mode) ? 2 : 1;
-	d->uid = geteuid();
-	d->gid = getegid();
+	d->uid = creator_uid != (uid_t)-1 ? creator_uid : geteuid();
+	d->gid = creator_gid != (gid_t)-1 ? creator_gid : getegid();
 	d->ino = ino;
 	d->atime_ns = d->mtime_ns = d->ctime_ns = t;
 	d->parent = S_ISDIR(mode) ? parent : 0;

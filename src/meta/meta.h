@@ -184,6 +184,7 @@ struct inode *iget(struct meta *m, uint64_t ino, int *err);
 int iput(struct meta *m, struct inode *ip);
 void igrab(struct meta *m, struct inode *ip);
 struct inode *ialloc(struct tx *tx, uint32_t mode, uint64_t parent, int *err);
+void meta_set_creator(uid_t uid, gid_t gid);      /* per thread; -1: euid/egid */
 void ifree(struct tx *tx, struct inode *ip);
 int inode_check(struct meta *m, const struct dinode *d, uint64_t ino);
 uint8_t dtype_of(uint32_t mode);                 /* directory-entry type of a mode */
