@@ -32,6 +32,7 @@
 struct ent {
 	char path[512];
 	int dir;
+	unsigned mode, uid, nlink;  /* attributes a step may change */
 	uint64_t size;
 	unsigned char *data;
 };
@@ -63,6 +64,20 @@ static int capture_dir(udax_fs *fs, const char *path, struct state *s)
 		e->dir = de.d_type == DT_DIR;
 		e->data = NULL;
 		e->size = 0;
+		struct stat lst;
+		if (udax_stat(fs, e->path, &lst) < 0)
+			return -EIO;
+		e->mode = lst.st_mode;
+		e->uid = lst.st_uid;
+		e->nlink = lst.st_nlink;
+		if (S_ISLNK(lst.st_mode)) { /* a link's data is its target */
+			e->data = malloc(UDAX_SYMLINK_MAX + 1);
+			ssize_t n = udax_readlink(fs, e->path, (char *)e->data, UDAX_SYMLINK_MAX + 1);
+			if (n < 0)
+				return -EIO;
+			e->size = (uint64_t)n;
+			continue;
+		}
 		if (e->dir) {
 			char sub[512];
 			snprintf(sub, sizeof(sub), "%s", e->path);
@@ -109,7 +124,8 @@ static int same_state(const struct state *x, const struct state *a, const struct
 		return 0;
 	for (int i = 0; i < x->n; i++) {
 		const struct ent *p = &x->e[i], *q = &a->e[i];
-		if (strcmp(p->path, q->path) || p->dir != q->dir)
+		if (strcmp(p->path, q->path) || p->dir != q->dir || p->mode != q->mode ||
+		    p->uid != q->uid || p->nlink != q->nlink)
 			return 0;
 		if (!p->dir && mix && !strcmp(p->path, mix) && b && b->n == a->n &&
 		    !strcmp(b->e[i].path, p->path) && prefix_of(p, &q[0], &b->e[i]))
@@ -421,7 +437,7 @@ static void test_crash_every_fence(void)
  * every fence.  Operations whose preconditions fail just return an
  * error and change nothing; that is part of the test. */
 
-enum { ACE_N = 16 };
+enum { ACE_N = 20 };
 static int ace_seq[3], ace_len;
 
 static int mapped_store(udax_fs *fs, const char *path)
@@ -438,6 +454,14 @@ static int mapped_store(udax_fs *fs, const char *path)
 	}
 	udax_close(fs, fd);
 	return r;
+}
+
+static const char *long_target(void)
+{
+	static char t[3001];
+	for (int i = 0; i < 3000; i++)
+		t[i] = (char)('a' + i % 23);
+	return t;
 }
 
 static int ace_do(udax_fs *fs, int op)
@@ -459,6 +483,10 @@ static int ace_do(udax_fs *fs, int op)
 	case 13: return mapped_store(fs, "/B");
 	case 14: return with_fd(fs, "/A", UDAX_FALLOC_ZERO_RANGE, 100, 4900, 0);
 	case 15: return put(fs, "/B", 0, 3000, 40000, 13);
+	case 16: return udax_link(fs, "/A", "/D/L");
+	case 17: return udax_symlink(fs, "../A", "/D/S");
+	case 18: return udax_symlink(fs, long_target(), "/T"); /* target in a block */
+	case 19: return udax_chown(fs, "/A", 4242, 4343); /* chmod shares its path */
 	}
 	return -EINVAL;
 }
