@@ -40,6 +40,11 @@
 extern "C" {
 #endif
 
+/* Only these calls are exported from the shared libraries: the rest of
+ * udax is built hidden, so it can never take the place of a program's
+ * own function of the same name (libudax-preload.so is loaded first). */
+#pragma GCC visibility push(default)
+
 #define UDAX_VERSION_STRING "0.1.0"
 
 #define UDAX_BLOCK_SIZE 4096u
@@ -425,6 +430,8 @@ int udax_shadow_save_subset(udax_fs *fs, const char *path, uint64_t seed);
 
 /* Inside a fence hook: how many cache lines are pending. */
 size_t udax_shadow_pending(udax_fs *fs);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -239,3 +239,65 @@ PRELOAD_EXPORT void seekdir(DIR *d, long pos)
 	while (pd->pos < pos && next_entry(pd))
 		;
 }
+
+/* scandir() reads through glibc-internal calls: done here on our
+ * streams for udax directories. */
+typedef int (*scan_filter)(const struct dirent *);
+typedef int (*scan_compar)(const struct dirent **, const struct dirent **);
+
+static int scan_udax(const char *path, struct dirent ***list, scan_filter filter,
+                     scan_compar compar)
+{
+	DIR *d = opendir(path);
+	struct dirent **v = NULL, *e;
+	size_t n = 0, cap = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		if (filter && !filter(e))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct dirent **nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				goto nomem;
+			v = nv;
+		}
+		if (!(v[n] = malloc(sizeof(*e))))
+			goto nomem;
+		memcpy(v[n++], e, sizeof(*e));
+	}
+	closedir(d);
+	if (compar)
+		qsort(v, n, sizeof(*v), (int (*)(const void *, const void *))compar);
+	*list = v;
+	return (int)n;
+nomem:
+	while (n)
+		free(v[--n]);
+	free(v);
+	closedir(d);
+	errno = ENOMEM;
+	return -1;
+}
+
+PRELOAD_EXPORT int scandir(const char *path, struct dirent ***list, scan_filter filter,
+                           scan_compar compar)
+{
+	char up[UDAX_PATH_MAX + 1];
+	if (pl_path(AT_FDCWD, path, up) == PATH_HOST)
+		return REAL(scandir)(path, list, filter, compar);
+	return scan_udax(path, list, filter, compar);
+}
+
+PRELOAD_EXPORT int scandir64(const char *path, struct dirent64 ***list,
+                             int (*filter)(const struct dirent64 *),
+                             int (*compar)(const struct dirent64 **, const struct dirent64 **))
+{
+	char up[UDAX_PATH_MAX + 1];
+	if (pl_path(AT_FDCWD, path, up) == PATH_HOST)
+		return REAL(scandir64)(path, list, filter, compar);
+	/* struct dirent and dirent64 are one layout on 64-bit Linux */
+	return scan_udax(path, (struct dirent ***)list, (scan_filter)filter, (scan_compar)compar);
+}

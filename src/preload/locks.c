@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include "preload/preload.h"
 
@@ -125,4 +126,32 @@ int pl_fcntl_lock(struct pfile *pf, int cmd, struct flock *fl)
 	if ((fl->l_type == F_RDLCK && acc == O_WRONLY) || (fl->l_type == F_WRLCK && acc == O_RDONLY))
 		return -EBADF;
 	return 0;
+}
+
+/* lockf() is fcntl() record locking inside glibc: the same answer. */
+PRELOAD_EXPORT int lockf(int fd, int cmd, off_t len)
+{
+	struct pfile *pf = pf_get(fd);
+
+	if (!pf)
+		return REAL(lockf)(fd, cmd, len);
+	int acc = pf->flags & O_ACCMODE, r = 0;
+	switch (cmd) {
+	case F_LOCK:
+	case F_TLOCK:
+	case F_ULOCK:
+		r = acc == O_RDONLY ? -EBADF : 0;
+		break;
+	case F_TEST:
+		break;
+	default:
+		r = -EINVAL;
+	}
+	pf_put(pf);
+	return r ? pl_fail(r) : 0;
+}
+
+PRELOAD_EXPORT int lockf64(int fd, int cmd, off_t len)
+{
+	return lockf(fd, cmd, len);
 }

@@ -707,3 +707,12 @@ PRELOAD_EXPORT char *canonicalize_file_name(const char *path)
 	char *r = realpath_udax(path, NULL, &ours);
 	return ours ? r : REAL(canonicalize_file_name)(path);
 }
+
+/* remove() calls unlink/rmdir inside glibc, where the prefix is unseen. */
+PRELOAD_EXPORT int remove(const char *path)
+{
+	struct stat st;
+	return (int)ON_PATH(AT_FDCWD, path, 0, REAL(remove)(path),
+	                    udax_stat(fs, up, &st) ?: S_ISDIR(st.st_mode) ? udax_rmdir(fs, up)
+	                                                                   : udax_unlink(fs, up));
+}

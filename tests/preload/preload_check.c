@@ -155,6 +155,20 @@ static void test_names(void)
 	CHECK(n == 6 && dots == 2); /* . .. b c l out */
 	CHECK(d && closedir(d) == 0);
 	CHECK(rmdir("/udax/dir") == -1 && errno == ENOTEMPTY);
+
+	/* glibc calls that work through internal calls */
+	struct dirent **names;
+	int nn = scandir("/udax/dir", &names, NULL, alphasort);
+	CHECK(nn == 6 && !strcmp(names[2]->d_name, "b") && !strcmp(names[5]->d_name, "out"));
+	for (int i = 0; i < nn; i++)
+		free(names[i]);
+	if (nn >= 0)
+		free(names);
+	CHECK(mkdir("/udax/gone", 0700) == 0 && remove("/udax/gone") == 0);
+	CHECK(remove("/udax/dir/out") == 0 && lstat("/udax/dir/out", &st) == -1);
+	fd = open("/udax/dir/b", O_RDWR);
+	CHECK(lockf(fd, F_TLOCK, 0) == 0 && lockf(fd, F_ULOCK, 0) == 0);
+	close(fd);
 	CHECK(chdir("/udax/dir") == -1 && errno == ENOTSUP);
 
 	char rp[PATH_MAX];

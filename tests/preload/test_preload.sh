@@ -21,6 +21,11 @@ echo "$out" | tail -1
 expect "preload_check: every POSIX check" test "$(echo "$out" | tail -1 | sed 's/.* passed, //')" = "0 failed"
 grep FAIL /tmp/udax-preload-$$.err
 
+echo "--- symbols"
+leaked=$(nm -D --defined-only "$SO" | awk '$2 == "T" { print $3 }' |
+	grep -E '^(pmem_|pool_|meta_|tx_|alloc_|xmap_|dir_|dax_|vm_|crc32c|iget|iput|ialloc|set_error)' | head)
+expect "only udax_* and the interposed libc calls are exported (leaked: ${leaked:-none})" test -z "$leaked"
+
 echo "--- unmodified tools"
 head -c 3000000 /dev/urandom >/tmp/udax-preload-$$.bin
 expect "cp a host file in" pre cp /tmp/udax-preload-$$.bin /udax/copy.bin
