@@ -9,7 +9,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <aio.h>
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -214,11 +216,56 @@ static void test_maps(void)
 	CHECK(anon != MAP_FAILED && munmap(anon, 8192) == 0);
 }
 
+static _Atomic int notified;
+
+static void on_done(union sigval v)
+{
+	notified += v.sival_int;
+}
+
+/* POSIX AIO: glibc's helper threads cannot reach udax files; requests
+ * complete at once in the caller. */
+static void test_aio(void)
+{
+	int fd = open("/udax/aio", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	char out[8192], in[8192];
+	struct aiocb w = { 0 }, r = { 0 }, s = { 0 };
+
+	memset(out, 'q', sizeof(out));
+	w.aio_fildes = fd;
+	w.aio_buf = out;
+	w.aio_nbytes = sizeof(out);
+	w.aio_offset = 4096;
+	w.aio_sigevent.sigev_notify = SIGEV_THREAD;
+	w.aio_sigevent.sigev_notify_function = on_done;
+	w.aio_sigevent.sigev_value.sival_int = 1;
+	CHECK(aio_write(&w) == 0);
+	const struct aiocb *list[1] = { &w };
+	CHECK(aio_suspend(list, 1, NULL) == 0);
+	CHECK(aio_error(&w) == 0 && aio_return(&w) == (ssize_t)sizeof(out));
+	r.aio_fildes = fd;
+	r.aio_buf = in;
+	r.aio_nbytes = sizeof(in);
+	r.aio_offset = 4096;
+	r.aio_lio_opcode = LIO_READ;
+	struct aiocb *lio[1] = { &r };
+	CHECK(lio_listio(LIO_WAIT, lio, 1, NULL) == 0);
+	CHECK(aio_return(&r) == (ssize_t)sizeof(in) && !memcmp(in, out, sizeof(in)));
+	s.aio_fildes = fd;
+	CHECK(aio_fsync(O_DSYNC, &s) == 0 && aio_error(&s) == 0);
+	CHECK(aio_cancel(fd, &w) == AIO_ALLDONE);
+	for (int i = 0; i < 200 && !notified; i++)
+		usleep(1000);
+	CHECK(notified == 1);
+	close(fd);
+}
+
 int main(void)
 {
 	test_files();
 	test_names();
 	test_maps();
+	test_aio();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }
