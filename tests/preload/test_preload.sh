@@ -47,6 +47,14 @@ err=$(UDAX_POOL=/dev/shm/udax-no-such-$$.pool LD_PRELOAD=$SO ls /udax/a /udax/b 
 echo "$err"
 expect "missing pool: one message" test "$(echo "$err" | grep -c 'udax-preload: cannot mount pool')" = 1
 expect "missing pool: ENOENT from the call" bash -c "echo '$err' | grep -q 'No such file or directory'"
+# not a pool: refused, said once, and the file is left as it was
+head -c 8388608 /dev/urandom >/tmp/udax-preload-$$.notpool
+cp /tmp/udax-preload-$$.notpool /tmp/udax-preload-$$.orig
+err=$(UDAX_POOL=/tmp/udax-preload-$$.notpool LD_PRELOAD=$SO cat /udax/a /udax/b 2>&1 >/dev/null)
+echo "$err"
+expect "not a pool: one message" test "$(echo "$err" | grep -c 'udax-preload: cannot mount pool')" = 1
+expect "not a pool: EINVAL from the call" bash -c "echo '$err' | grep -q 'Invalid argument'"
+expect "not a pool: the file is untouched" cmp -s /tmp/udax-preload-$$.notpool /tmp/udax-preload-$$.orig
 # hold the pool read-write in one process, use it from another
 UDAX_POOL=$POOL LD_PRELOAD=$SO bash -c 'exec 3</udax/moved.bin; sleep 30; true' >/dev/null 2>&1 &
 holder=$!
