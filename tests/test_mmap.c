@@ -343,6 +343,60 @@ static void test_crash_keeps_fsynced_stores(void)
 	unlink(pool);
 }
 
+/* fsync writes back adjacent dirty pages with adjacent blocks as one
+ * run: every page of the run must be flushed and write-protected (a
+ * store after the fsync must dirty its page again), and pages around
+ * the run, or in another run, must be done as well. */
+static void test_run_writeback(void)
+{
+	const char *pool;
+	char img[256], b[8];
+	udax_fs *fs = fresh("mrun", 16, "shadow", &pool);
+	REQUIRE(fs);
+	snprintf(img, sizeof(img), "%s.img", pool);
+	int fd = udax_open(fs, "/f", O_RDWR | O_CREAT, 0644);
+	static char zero[1 << 20];
+	/* one extent: blocks adjacent; under 2 MiB: PTE entries only */
+	REQUIRE(udax_pwrite(fs, fd, zero, sizeof(zero), 0) == (ssize_t)sizeof(zero));
+	char *p;
+	REQUIRE(udax_mmap(fs, fd, sizeof(zero), PROT_READ | PROT_WRITE, MAP_SHARED, 0,
+	                  (void **)&p) == 0);
+	for (int pg = 10; pg < 60; pg++)
+		memcpy(p + pg * 4096 + 7, "run1", 4);
+	memcpy(p + 100 * 4096, "solo", 4);
+	for (int pg = 200; pg < 256; pg++)
+		memcpy(p + pg * 4096 + 9, "run2", 4);
+	CHECK_EQ(udax_fsync(fs, fd), 0);
+	/* stores into the middle and the end of the first run after fsync */
+	memcpy(p + 35 * 4096 + 7, "RE35", 4);
+	memcpy(p + 59 * 4096 + 7, "RE59", 4);
+	CHECK_EQ(udax_fsync(fs, fd), 0);
+	REQUIRE(udax_shadow_save(fs, img) == 0);
+	udax_munmap(fs, p, sizeof(zero));
+	udax_close(fs, fd);
+	udax_unmount(fs);
+	CHECK_EQ(t_fsck(img), 0);
+	REQUIRE(udax_mount(img, NULL, &fs) == 0);
+	fd = udax_open(fs, "/f", O_RDONLY, 0);
+	int bad = 0;
+	for (int pg = 10; pg < 60; pg++) {
+		const char *want = pg == 35 ? "RE35" : pg == 59 ? "RE59" : "run1";
+		udax_pread(fs, fd, b, 4, pg * 4096 + 7);
+		bad += memcmp(b, want, 4) != 0;
+	}
+	for (int pg = 200; pg < 256; pg++) {
+		udax_pread(fs, fd, b, 4, pg * 4096 + 9);
+		bad += memcmp(b, "run2", 4) != 0;
+	}
+	udax_pread(fs, fd, b, 4, 100 * 4096);
+	bad += memcmp(b, "solo", 4) != 0;
+	CHECK_EQ(bad, 0);
+	udax_close(fs, fd);
+	udax_unmount(fs);
+	unlink(img);
+	unlink(pool);
+}
+
 static void test_bad_args(void)
 {
 	udax_fs *fs = t_fresh("mbad", 16, NULL);
@@ -393,6 +447,7 @@ int main(void)
 	RUN(test_private_cow);
 	RUN(test_truncate_punch_mapped);
 	RUN(test_crash_keeps_fsynced_stores);
+	RUN(test_run_writeback);
 	RUN(test_bad_args);
 	return t_summary();
 }

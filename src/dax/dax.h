@@ -86,6 +86,10 @@ void dax_inode_free(void *di);
 int entry_lock(struct dax_inode *di, uint64_t index, int pmd, uint64_t *e, uint64_t *at);
 /* Store @val (0 removes) at @at and drop the lock; wakes all sleepers. */
 void entry_unlock(struct dax_inode *di, uint64_t at, uint64_t val);
+/* Lock the dirty PTE block entry at @index only if that needs no
+ * waiting: 0 with the value in *e, or -EBUSY (locked, not a dirty
+ * block, or covered by a PMD entry). */
+int entry_trylock_pte(struct dax_inode *di, uint64_t index, uint64_t *e);
 uint64_t entry_peek(struct dax_inode *di, uint64_t index);
 /* Dirty entries in [from, to): their indices into @out (up to @max). */
 size_t entry_dirty_snapshot(struct dax_inode *di, uint64_t from, uint64_t to,

@@ -323,6 +323,23 @@ int entry_lock(struct dax_inode *di, uint64_t index, int pmd, uint64_t *e, uint6
 	return err;
 }
 
+int entry_trylock_pte(struct dax_inode *di, uint64_t index, uint64_t *e)
+{
+	uint64_t at;
+	int err;
+
+	pthread_mutex_lock(&di->tree_lock);
+	uint64_t v = covering(di, index, &at);
+	if ((v & E_LOCKED) || at != index || (v & E_PMD) || !(v & E_BLOCK) || !(v & E_DIRTY))
+		err = -EBUSY;
+	else
+		err = tree_set(di, index, v | E_LOCKED);
+	if (!err)
+		*e = v;
+	pthread_mutex_unlock(&di->tree_lock);
+	return err;
+}
+
 void entry_unlock(struct dax_inode *di, uint64_t at, uint64_t val)
 {
 	struct waitq *q = waitq_of(di, at);
