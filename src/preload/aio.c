@@ -159,7 +159,13 @@ PRELOAD_EXPORT int lio_listio(int mode, struct aiocb *const list[], int n,
 	for (int i = 0; i < n; i++) {
 		if (!list[i] || list[i]->aio_lio_opcode == LIO_NOP)
 			continue;
-		run_now(list[i], list[i]->aio_lio_opcode, 0, 0);
+		int op = list[i]->aio_lio_opcode;
+		if (op != LIO_READ && op != LIO_WRITE) {
+			list[i]->__error_code = EINVAL;
+			list[i]->__return_value = -1;
+		} else {
+			run_now(list[i], op, 0, 0);
+		}
 		failed |= list[i]->__error_code != 0;
 	}
 	if (mode == LIO_NOWAIT && sev)

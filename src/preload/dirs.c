@@ -30,6 +30,12 @@ struct pdir {
 static pthread_mutex_t dir_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pdir *dirs;
 
+void pl_dirs_forget(void)
+{
+	pthread_mutex_init(&dir_lock, NULL);
+	dirs = NULL; /* the streams leak: the parent's */
+}
+
 int pl_is_dirstream(void *d)
 {
 	int found = 0;
@@ -181,6 +187,37 @@ PRELOAD_EXPORT struct dirent64 *readdir64(DIR *d)
 		return REAL(readdir64)(d);
 	return next_entry((struct pdir *)d);
 }
+
+/* Deprecated, but glibc's would take our stream for its own DIR. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static int entry_r(DIR *d, void *ent, size_t size, void **res)
+{
+	int saved = errno;
+	errno = 0;
+	struct dirent64 *e = next_entry((struct pdir *)d);
+	int err = e ? 0 : errno;
+	errno = saved;
+	if (e)
+		memcpy(ent, e, size);
+	*res = e ? ent : NULL;
+	return err;
+}
+
+PRELOAD_EXPORT int readdir_r(DIR *d, struct dirent *ent, struct dirent **res)
+{
+	if (!pl_is_dirstream(d))
+		return REAL(readdir_r)(d, ent, res);
+	return entry_r(d, ent, sizeof(*ent), (void **)res);
+}
+
+PRELOAD_EXPORT int readdir64_r(DIR *d, struct dirent64 *ent, struct dirent64 **res)
+{
+	if (!pl_is_dirstream(d))
+		return REAL(readdir64_r)(d, ent, res);
+	return entry_r(d, ent, sizeof(*ent), (void **)res);
+}
+#pragma GCC diagnostic pop
 
 PRELOAD_EXPORT int closedir(DIR *d)
 {

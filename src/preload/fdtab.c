@@ -17,7 +17,21 @@
 #include "preload/preload.h"
 
 static struct pfile *_Atomic ptab[PTAB_MAX];
-static pthread_rwlock_t tab_lock = PTHREAD_RWLOCK_INITIALIZER;
+/* Writers first: under steady I/O from many threads, open/close/dup
+ * must not wait forever.  The read side is never taken recursively. */
+static pthread_rwlock_t tab_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+
+void pf_forget_all(void)
+{
+	pthread_rwlockattr_t a;
+
+	for (int fd = 0; fd < PTAB_MAX; fd++)
+		atomic_store(&ptab[fd], NULL); /* the pfiles leak: the parent's */
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&tab_lock, &a);
+	pthread_rwlockattr_destroy(&a);
+}
 
 int pf_is_udax(int fd)
 {

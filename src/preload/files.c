@@ -9,6 +9,7 @@
  * as -1 with errno set, exactly as the system call would report them.
  */
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -23,24 +24,6 @@
 
 #define NOT_OURS INT_MIN
 
-/* The program's umask, tracked through umask(). */
-static _Atomic mode_t cur_umask = 022;
-static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
-
-static void umask_init(void)
-{
-	mode_t m = REAL(umask)(0);
-	REAL(umask)(m);
-	cur_umask = m;
-}
-
-PRELOAD_EXPORT mode_t umask(mode_t mask)
-{
-	pthread_once(&umask_once, umask_init);
-	mode_t old = REAL(umask)(mask);
-	cur_umask = mask & 0777;
-	return old;
-}
 
 /* Flags udax_open() understands; the rest are the kernel's business
  * (O_CLOEXEC goes to the reserved descriptor) or mean nothing for a
@@ -62,9 +45,8 @@ static int udax_open_path(const char *up, int flags, mode_t mode)
 	int uflags = flags & UDAX_OPEN_OK;
 	if (flags & O_PATH)
 		uflags = O_RDONLY | (flags & (O_DIRECTORY | O_NOFOLLOW));
-	pthread_once(&umask_once, umask_init);
 	in_udax++;
-	int ufd = udax_open(fs, up, uflags, mode & ~cur_umask & 07777);
+	int ufd = udax_open(fs, up, uflags, mode & ~pl_umask() & 07777);
 	if (ufd >= 0)
 		udax_fstat(fs, ufd, &st);
 	in_udax--;
@@ -195,6 +177,35 @@ PRELOAD_EXPORT int close(int fd)
 	return err ? pl_fail(err) : r;
 }
 
+/* close_range()/closefrom(): forget the udax descriptors first, or a
+ * number the kernel hands out again would still lead to the old file. */
+static void forget_range(unsigned first, unsigned last)
+{
+	tab_wrlock();
+	for (unsigned fd = first; fd <= last && fd < PTAB_MAX; fd++) {
+		struct pfile *pf = pf_slot((int)fd);
+		if (pf) {
+			pf_set_slot((int)fd, NULL);
+			pf_unref_locked(pf);
+		}
+	}
+	tab_unlock();
+}
+
+PRELOAD_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	if (!in_udax && !(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
+		forget_range(first, last);
+	return REAL(close_range)(first, last, flags);
+}
+
+PRELOAD_EXPORT void closefrom(int lowfd)
+{
+	if (!in_udax && lowfd >= 0)
+		forget_range((unsigned)lowfd, PTAB_MAX - 1);
+	REAL(closefrom)(lowfd);
+}
+
 /* Make @newfd (just created by the kernel from @oldfd) share its pfile. */
 static void share_slot(int oldfd, int newfd)
 {
@@ -273,6 +284,10 @@ static int fcntl_udax(int fd, int cmd, void *arg)
 		int nfd = REAL(fcntl)(fd, cmd, iarg);
 		share_slot(fd, nfd);
 		tab_unlock();
+		if (nfd >= PTAB_MAX) { /* share_slot closed it */
+			nfd = -1;
+			errno = EMFILE;
+		}
 		return nfd;
 	}
 	case F_GETFD:
@@ -544,9 +559,44 @@ PRELOAD_EXPORT int sync_file_range(int fd, off_t off, off_t n, unsigned int fl)
 	                  : (fl & SYNC_FILE_RANGE_WRITE) ? udax_fdatasync(fs, pf->ufd) : 0);
 }
 
+/* Flush every open udax file (mapped stores included) */
+static int sync_all_udax(void)
+{
+	udax_fs *fs = NULL;
+	int err = 0;
+
+	if (!pl_active())
+		return 0;
+	tab_wrlock(); /* a stable table; no pfile goes away meanwhile */
+	for (int fd = 0; fd < PTAB_MAX; fd++) {
+		struct pfile *pf = pf_slot(fd);
+		if (!pf)
+			continue;
+		if (!fs && !(fs = pl_fs()))
+			break;
+		in_udax++;
+		int e = udax_fsync(fs, pf->ufd);
+		in_udax--;
+		if (e && e != -EBADF && !err)
+			err = e;
+	}
+	tab_unlock();
+	return err;
+}
+
 PRELOAD_EXPORT int syncfs(int fd)
 {
-	return (int)ON_FD(fd, REAL(syncfs)(fd), udax_fsync(fs, pf->ufd));
+	if (!pf_is_udax(fd) || in_udax)
+		return REAL(syncfs)(fd);
+	int err = sync_all_udax();
+	return err ? pl_fail(err) : 0;
+}
+
+PRELOAD_EXPORT void sync(void)
+{
+	REAL(sync)();
+	if (!in_udax)
+		sync_all_udax();
 }
 
 PRELOAD_EXPORT int ftruncate(int fd, off_t len)

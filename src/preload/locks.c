@@ -32,6 +32,13 @@ static pthread_mutex_t flk_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t flk_cond = PTHREAD_COND_INITIALIZER;
 static struct flk *flocks;
 
+void pl_locks_forget(void)
+{
+	pthread_mutex_init(&flk_lock, NULL);
+	pthread_cond_init(&flk_cond, NULL);
+	flocks = NULL; /* the parent's */
+}
+
 static struct flk **flk_find(struct pfile *pf)
 {
 	struct flk **pp = &flocks;

@@ -39,9 +39,23 @@ static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pmap *maps;
 static _Atomic int nmaps;
 
+void pl_maps_forget(void)
+{
+	pthread_mutex_init(&map_lock, NULL);
+	maps = NULL; /* the records leak: the parent's */
+	atomic_store(&nmaps, 0);
+}
+
 static size_t page_round(size_t len)
 {
 	return (len + 4095) & ~(size_t)4095;
+}
+
+/* Does [a, a + len) lie inside @m? */
+static int within(const struct pmap *m, const void *a, size_t len)
+{
+	const char *s = a;
+	return s >= m->addr && s + len <= m->addr + m->len;
 }
 
 /* First mapping overlapping [a, a + len) (map_lock held). */
@@ -191,12 +205,13 @@ PRELOAD_EXPORT int msync(void *addr, size_t len, int flags)
 	return err ? pl_fail(err) : 0;
 }
 
-static void *remap(struct pmap **pp, size_t newlen, int flags)
+/* @m is a copy of the mapping's record; the caller holds a reference
+ * on m->pf for the duration. */
+static void *remap(const struct pmap *m, size_t newlen, int flags)
 {
-	struct pmap *m = *pp;
-
-	if (flags & MREMAP_FIXED) {
-		pl_warn_once("mremap-fixed", "MREMAP_FIXED is not supported on udax mappings");
+	if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
+		pl_warn_once("mremap-fixed", "MREMAP_FIXED and MREMAP_DONTUNMAP are not "
+		             "supported on udax mappings (EINVAL)");
 		errno = EINVAL;
 		return MAP_FAILED;
 	}
@@ -206,7 +221,13 @@ static void *remap(struct pmap **pp, size_t newlen, int flags)
 		errno = ENOMEM; /* cannot resize in place */
 		return MAP_FAILED;
 	}
-	/* m->pf stays referenced by the old mapping meanwhile */
+	if ((m->flags & MAP_PRIVATE) && (m->prot & PROT_WRITE)) {
+		/* mapping the file anew would drop the private changes */
+		pl_warn_once("mremap-private", "mremap of a writable private udax mapping to "
+		             "another size is not supported (EINVAL)");
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
 	return map_file(m->pf, newlen, m->prot, m->flags, m->off);
 }
 
@@ -234,9 +255,11 @@ PRELOAD_EXPORT void *mremap(void *old, size_t oldlen, size_t newlen, int flags, 
 		errno = EINVAL;
 		r = MAP_FAILED;
 	} else {
-		struct pmap *m = *pp;
-		pthread_mutex_unlock(&map_lock); /* map_file takes it */
+		struct pmap m = **pp;            /* map_file takes map_lock */
+		pf_ref(m.pf);                    /* held across the unlock */
+		pthread_mutex_unlock(&map_lock);
 		r = remap(&m, newlen, flags);
+		pf_drop(m.pf);
 		pthread_mutex_lock(&map_lock);
 		if (r != MAP_FAILED && r != old) {
 			/* the old mapping goes; find its record again */
@@ -261,10 +284,11 @@ PRELOAD_EXPORT int mprotect(void *addr, size_t len, int prot)
 	pthread_mutex_lock(&map_lock);
 	struct pmap **pp = map_overlap(addr, len);
 	int same = pp && (*pp)->prot == prot;
+	int inside = pp && within(*pp, addr, len);
 	pthread_mutex_unlock(&map_lock);
 	if (!pp)
 		return REAL(mprotect)(addr, len, prot);
-	if (same)
+	if (same && inside)
 		return 0;
 	pl_warn_once("mprotect", "mprotect of a udax mapping to other permissions is not "
 	             "supported (ENOTSUP)");
@@ -278,9 +302,15 @@ PRELOAD_EXPORT int madvise(void *addr, size_t len, int advice)
 	pthread_mutex_lock(&map_lock);
 	struct pmap **pp = map_overlap(addr, len);
 	int private = pp && ((*pp)->flags & MAP_PRIVATE);
+	int inside = pp && within(*pp, addr, len);
 	pthread_mutex_unlock(&map_lock);
 	if (!pp)
 		return REAL(madvise)(addr, len, advice);
+	if (!inside) {
+		pl_warn_once("madvise-mixed", "madvise over a udax mapping and other memory "
+		             "is not supported (EINVAL)");
+		return pl_fail(-EINVAL);
+	}
 	switch (advice) {
 	case MADV_NORMAL:
 	case MADV_RANDOM:
@@ -305,7 +335,13 @@ PRELOAD_EXPORT int madvise(void *addr, size_t len, int advice)
 
 PRELOAD_EXPORT int posix_madvise(void *addr, size_t len, int advice)
 {
-	if (!atomic_load(&nmaps) || in_udax)
+	/* glibc ignores POSIX_MADV_DONTNEED (it must not discard data) */
+	if (!atomic_load(&nmaps) || in_udax || advice == POSIX_MADV_DONTNEED)
+		return REAL(posix_madvise)(addr, len, advice);
+	pthread_mutex_lock(&map_lock);
+	int ours = map_overlap(addr, len) != NULL;
+	pthread_mutex_unlock(&map_lock);
+	if (!ours)
 		return REAL(posix_madvise)(addr, len, advice);
 	int saved = errno;
 	int r = madvise(addr, len, advice) ? errno : 0;

@@ -285,9 +285,7 @@ PRELOAD_EXPORT int rmdir(const char *path)
 
 static int mkdir_mode(mode_t mode)
 {
-	mode_t m = umask(0);
-	umask(m);
-	return mode & ~m & 07777;
+	return mode & ~pl_umask() & 07777;
 }
 
 PRELOAD_EXPORT int mkdir(const char *path, mode_t mode)

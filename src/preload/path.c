@@ -128,7 +128,17 @@ int pl_path(int dirfd, const char *path, char *upath)
 		return PATH_HOST;
 	}
 	int err = normalise(joined, norm, sizeof(norm));
-	return err ? err : strip_prefix(norm, upath);
+	if (err)
+		return err;
+	int kind = strip_prefix(norm, upath);
+	/* a trailing slash asks for a directory: keep it for udax */
+	size_t l = strlen(path), ul;
+	if (kind == PATH_UDAX && path[l - 1] == '/' && strcmp(upath, "/") &&
+	    (ul = strlen(upath)) < UDAX_PATH_MAX) {
+		upath[ul] = '/';
+		upath[ul + 1] = 0;
+	}
+	return kind;
 }
 
 int pl_path_follow(int dirfd, const char *path, char *upath)

@@ -67,6 +67,12 @@ void pl_warn_once(const char *what, const char *fmt, ...) __attribute__((format(
 int pl_fail(int neg_errno);           /* sets errno, returns -1 */
 int pl_active(void);                  /* UDAX_POOL set and not inside udax */
 int pl_readonly(void);                /* UDAX_OPTIONS has "ro" */
+mode_t pl_umask(void);                /* the program's umask */
+/* In a child of fork(): forget the parent's udax state. */
+void pf_forget_all(void);
+void pl_maps_forget(void);
+void pl_dirs_forget(void);
+void pl_locks_forget(void);
 
 /* ---- fdtab.c ---- */
 struct pfile *pf_get(int fd);         /* takes tab_lock shared if a udax fd */

@@ -22,6 +22,45 @@ static udax_fs *_Atomic the_fs;
 static int mount_errno;         /* sticky failure (mount_lock) */
 static pid_t mount_pid;
 
+/* The program's umask, tracked through umask() so it is never changed
+ * to be read (a set-and-restore would race the program's threads). */
+static _Atomic int cur_umask = -1;
+
+static mode_t umask_from_proc(void)
+{
+	char line[128];
+	unsigned m = 022;
+	in_udax++;
+	FILE *f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Umask: %o", &m) == 1)
+			break;
+	if (f)
+		fclose(f);
+	in_udax--;
+	return (mode_t)m & 0777;
+}
+
+mode_t pl_umask(void)
+{
+	int m = atomic_load(&cur_umask);
+
+	if (m < 0) {
+		m = (int)umask_from_proc();
+		int unset = -1;
+		atomic_compare_exchange_strong(&cur_umask, &unset, m);
+		m = atomic_load(&cur_umask);
+	}
+	return (mode_t)m;
+}
+
+PRELOAD_EXPORT mode_t umask(mode_t mask)
+{
+	mode_t old = REAL(umask)(mask);
+	atomic_store(&cur_umask, (int)(mask & 0777));
+	return old;
+}
+
 int pl_active(void)
 {
 	static int on = -1;
@@ -81,28 +120,44 @@ void pl_warn_once(const char *what, const char *fmt, ...)
 	in_udax--;
 }
 
-static void unmount_at_exit(void)
+/* Runs from the ELF destructors, after the program's own exit handlers
+ * and C++ static destructors.  Streams are flushed first: glibc flushes
+ * them only after every destructor, when the pool would be gone.  The
+ * mount then stays "gone" (EIO), so nothing can mount the pool again
+ * on the way out. */
+__attribute__((destructor)) static void unmount_at_exit(void)
 {
+	if (!atomic_load(&the_fs) || mount_pid != getpid())
+		return;
+	fflush(NULL);
+	tab_wrlock();                  /* calls on descriptors finish first */
+	pthread_mutex_lock(&mount_lock);
 	udax_fs *fs = atomic_exchange(&the_fs, NULL);
-
-	/* not in a child that inherited the parent's mount */
-	if (fs && mount_pid == getpid()) {
+	mount_errno = EIO;
+	pthread_mutex_unlock(&mount_lock);
+	if (fs) {
 		in_udax++;
 		int err = udax_unmount(fs);
 		in_udax--;
 		if (err)
 			dprintf(STDERR_FILENO, "udax-preload: unmount: %s\n", strerror(-err));
 	}
+	tab_unlock();
 }
 
 static void forget_mount_in_child(void)
 {
-	/* The parent's pool lock and state are not ours: its descriptors
-	 * are O_PATH placeholders here, and a new mount gets -EBUSY while
-	 * the parent holds the pool. */
+	/* The parent's pool, descriptors, mappings, streams and locks are
+	 * not the child's: forget them all (the reserved descriptors it
+	 * inherited are O_PATH placeholders that fail with EBADF), and a
+	 * new mount gets -EBUSY while the parent holds the pool. */
 	atomic_store(&the_fs, NULL);
 	pthread_mutex_init(&mount_lock, NULL);
 	mount_errno = 0;
+	pf_forget_all();
+	pl_maps_forget();
+	pl_dirs_forget();
+	pl_locks_forget();
 }
 
 udax_fs *pl_fs(void)
@@ -126,10 +181,8 @@ udax_fs *pl_fs(void)
 			        pool, *udax_last_error() ? udax_last_error() : strerror(-err));
 		} else {
 			static int hooks;
-			if (!hooks++) {
-				atexit(unmount_at_exit);
+			if (!hooks++)
 				pthread_atfork(NULL, NULL, forget_mount_in_child);
-			}
 			mount_pid = getpid();
 			atomic_store(&the_fs, fs);
 		}

@@ -5,8 +5,8 @@
  * a udax descriptor.  (glibc's own fopen() opens files with internal
  * calls an interposer cannot see, so it would miss the prefix.)
  *
- * fileno() of such a stream is -1, as for any cookie stream; freopen()
- * onto or from a udax file is refused with ENOTSUP.
+ * fileno() of such a stream is its udax descriptor; freopen() onto or
+ * from a udax file is refused with ENOTSUP.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -68,7 +68,13 @@ static FILE *stream_on(int fd, const char *mode)
 	cookie_io_functions_t io = { ck_read, ck_write, ck_seek, ck_close };
 	FILE *f = fopencookie((void *)(intptr_t)fd, mode, io);
 
-	if (f && mode[0] == 'a')
+	if (!f)
+		return NULL;
+	/* fileno() gives the udax descriptor: C++ file streams and fsync()
+	 * users do their I/O on it (a cookie stream's own I/O goes through
+	 * the functions above and never uses the number) */
+	f->_fileno = fd;
+	if (mode[0] == 'a')
 		fseeko(f, 0, SEEK_END);
 	return f;
 }

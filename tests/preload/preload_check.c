@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/uio.h>
+#include <stdint.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int passed, failed;
@@ -260,12 +262,85 @@ static void test_aio(void)
 	close(fd);
 }
 
+/* Review findings, each a regression test. */
+static void test_edges(void)
+{
+	struct stat st;
+	char buf[16];
+	int fd = open("/udax/edge", O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	CHECK(fd >= 0 && write(fd, "edge", 4) == 4);
+	/* a trailing slash asks for a directory */
+	CHECK(open("/udax/edge/", O_RDONLY) == -1 && errno == ENOTDIR);
+	CHECK(rename("/udax/edge", "/udax/newname/") == -1 && errno == ENOTDIR);
+	CHECK(stat("/udax/edge", &st) == 0);
+	CHECK(mkdir("/udax/sl/", 0700) == 0 && stat("/udax/sl/", &st) == 0 && S_ISDIR(st.st_mode));
+
+	/* F_DUPFD shares the description */
+	int d = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+	CHECK(d >= 100 && pread(d, buf, 4, 0) == 4 && !memcmp(buf, "edge", 4));
+	CHECK(fcntl(d, F_GETFD) == FD_CLOEXEC);
+
+	/* close_range forgets what it closes: a reused number is a host file */
+	CHECK(close_range((unsigned)d, (unsigned)d, 0) == 0);
+	int h = open("/dev/zero", O_RDONLY);
+	CHECK(h >= 0);
+	if (h == d)
+		CHECK(read(h, buf, 4) == 4 && buf[0] == 0);
+	close(h);
+
+	/* readdir_r on a udax stream */
+	DIR *dir = opendir("/udax");
+	struct dirent ent, *res;
+	int n = 0;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	while (dir && readdir_r(dir, &ent, &res) == 0 && res)
+		n++;
+#pragma GCC diagnostic pop
+	CHECK(dir && n >= 3);
+	if (dir)
+		closedir(dir);
+
+	/* posix_madvise(DONTNEED) must not discard anyone's memory */
+	char *heap = malloc(1 << 16);
+	memset(heap, 'h', 1 << 16);
+	char *page = (char *)(((uintptr_t)heap + 4095) & ~(uintptr_t)4095);
+	CHECK(posix_madvise(page, 4096, POSIX_MADV_DONTNEED) == 0 && page[0] == 'h');
+	free(heap);
+
+	/* a stdio stream's descriptor is the udax file */
+	FILE *f = fopen("/udax/stream", "w");
+	CHECK(f && fileno(f) >= 0 && fprintf(f, "s") == 1 && fflush(f) == 0);
+	CHECK(f && fsync(fileno(f)) == 0 && fstat(fileno(f), &st) == 0 && st.st_size == 1);
+	if (f)
+		fclose(f);
+
+	/* a forked child owns none of it: EBADF on the parent's descriptors,
+	 * EBUSY for the pool the parent holds */
+	pid_t pid = fork();
+	if (pid == 0) {
+		int bad = read(fd, buf, 1) != -1 || errno != EBADF;
+		bad |= open("/udax/edge", O_RDONLY) != -1 || errno != EBUSY;
+		_exit(bad);
+	}
+	int status = -1;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0);
+	close(fd);
+
+	/* left open on purpose: exit must flush it before unmounting */
+	FILE *late = fopen("/udax/at-exit", "w");
+	CHECK(late && fputs("flushed at exit\n", late) >= 0);
+}
+
 int main(void)
 {
 	test_files();
 	test_names();
 	test_maps();
 	test_aio();
+	test_edges();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

@@ -20,6 +20,9 @@ out=$(pre "$CHECK" 2>/tmp/udax-preload-$$.err)
 echo "$out" | tail -1
 expect "preload_check: every POSIX check" test "$(echo "$out" | tail -1 | sed 's/.* passed, //')" = "0 failed"
 grep FAIL /tmp/udax-preload-$$.err
+expect "a stream left open is flushed before the pool is unmounted at exit" \
+	test "$("$UDAX" cat "$POOL" /at-exit 2>&1)" = "flushed at exit"
+expect "fsck clean after preload_check" "$UDAX" fsck "$POOL"
 
 echo "--- symbols"
 leaked=$(nm -D --defined-only "$SO" | awk '$2 == "T" { print $3 }' |
