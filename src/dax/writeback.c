@@ -30,6 +30,7 @@
 #define BATCH 512
 #define RUN_MAX 512u
 
+#ifndef UDAX_BUG_CLEAN_BEFORE_WRPROTECT
 /* Lock the entries after @index (locked, value @e) that continue its
  * run: consecutive pages, consecutive blocks, dirty, lock free.  Their
  * values go to @vals; returns the run length (>= 1). */
@@ -49,6 +50,7 @@ static uint64_t lock_run(struct dax_inode *di, uint64_t index, uint64_t e, uint6
 	}
 	return n;
 }
+#endif
 
 /* Write back the dirty entry @snap[0] and the run that follows it;
  * returns how many snapshot slots it used (>= 1) or -errno. */
