@@ -47,6 +47,32 @@ static void prefix_init(void)
 	prefix_len = j;
 }
 
+/* UDAX_PREFIX must name a directory other than "/" by an absolute path
+ * without "." or ".." components (the prefix "/" would send the
+ * program's every file, /proc included, to the pool). */
+int pl_prefix_ok(void)
+{
+	const char *e = getenv("UDAX_PREFIX");
+
+	if (!e || !*e)
+		return 1; /* the default, /udax */
+	if (*e != '/' || strlen(e) > UDAX_PATH_MAX)
+		return 0;
+	int comps = 0;
+	for (const char *s = e; *s;) {
+		while (*s == '/')
+			s++;
+		if (!*s)
+			break;
+		const char *c = strchrnul(s, '/');
+		if ((c - s == 1 && s[0] == '.') || (c - s == 2 && s[0] == '.' && s[1] == '.'))
+			return 0;
+		comps++;
+		s = c;
+	}
+	return comps > 0;
+}
+
 static const char *prefix(size_t *len)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -92,6 +92,7 @@ enum { PATH_HOST = 0, PATH_UDAX = 1 };
 /* Classify @path (relative to @dirfd); a udax path goes to @upath.
  * Returns PATH_HOST, PATH_UDAX, or -errno. */
 int pl_path(int dirfd, const char *path, char *upath);
+int pl_prefix_ok(void);               /* UDAX_PREFIX is usable */
 /* As pl_path, then follow a symbolic link in the last component. */
 int pl_path_follow(int dirfd, const char *path, char *upath);
 

@@ -70,6 +70,12 @@ int pl_active(void)
 	if (on < 0) {
 		const char *p = getenv("UDAX_POOL");
 		on = p && *p;
+		if (on && !pl_prefix_ok()) {
+			on = 0;
+			pl_warn_once("prefix", "UDAX_PREFIX=%s is not usable (an absolute path other "
+			             "than / without . or .. components): interposer off",
+			             getenv("UDAX_PREFIX"));
+		}
 	}
 	return on;
 }

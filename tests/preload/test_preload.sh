@@ -50,6 +50,10 @@ err=$(UDAX_POOL=/dev/shm/udax-no-such-$$.pool LD_PRELOAD=$SO ls /udax/a /udax/b 
 echo "$err"
 expect "missing pool: one message" test "$(echo "$err" | grep -c 'udax-preload: cannot mount pool')" = 1
 expect "missing pool: ENOENT from the call" bash -c "echo '$err' | grep -q 'No such file or directory'"
+# an unusable prefix ("/" would take /proc and every file): said, and off
+out=$(UDAX_POOL=$POOL UDAX_PREFIX=/ LD_PRELOAD=$SO cat /etc/hostname 2>&1)
+expect "prefix /: refused with a message" bash -c "echo '$out' | grep -q 'UDAX_PREFIX=/ is not usable'"
+expect "prefix /: the program runs on the host untouched" bash -c "echo '$out' | grep -qF '$(cat /etc/hostname)'"
 # not a pool: refused, said once, and the file is left as it was
 head -c 8388608 /dev/urandom >/tmp/udax-preload-$$.notpool
 cp /tmp/udax-preload-$$.notpool /tmp/udax-preload-$$.orig
