@@ -21,6 +21,7 @@
 struct pdir {
 	struct pdir *next;
 	int fd;                  /* reserved descriptor, for dirfd() */
+	uint64_t ino;            /* the directory, to notice it moved */
 	udax_dir *ud;
 	long pos;                /* entries returned so far */
 	char path[UDAX_PATH_MAX + 1];
@@ -49,13 +50,30 @@ int pl_is_dirstream(void *d)
 	return found;
 }
 
+/* Read the directory again (opendir, rewinddir, seekdir).  It is found
+ * by its path: if that now names another inode, the stream ends
+ * (ENOENT) rather than list another directory. */
 static int snapshot(udax_fs *fs, struct pdir *pd)
 {
 	udax_dir *ud = NULL;
+	struct stat st;
 
 	in_udax++;
-	int err = udax_opendir(fs, pd->path, &ud);
+	int err = udax_stat(fs, pd->path, &st);
+	if (!err && pd->ino && st.st_ino != pd->ino)
+		err = -ENOENT;
+	if (!err)
+		err = udax_opendir(fs, pd->path, &ud);
 	in_udax--;
+	if (!err)
+		pd->ino = st.st_ino;
+	if (err && pd->ud) {
+		in_udax++;
+		udax_closedir(pd->ud);
+		in_udax--;
+		pd->ud = NULL;
+		pd->pos = 2; /* past "." and "..": the stream is at its end */
+	}
 	if (err)
 		return err;
 	if (pd->ud) {
@@ -82,6 +100,7 @@ static DIR *stream_of(int fd)
 		return NULL;
 	}
 	snprintf(pd->path, sizeof(pd->path), "%s", pf->path);
+	pd->ino = pf->ino;
 	pf_put(pf);
 	int err = snapshot(pl_fs(), pd);
 	if (err) {
@@ -156,6 +175,10 @@ static struct dirent64 *next_entry(struct pdir *pd)
 		e->d_type = DT_DIR;
 		strcpy(e->d_name, pd->pos ? ".." : ".");
 	} else {
+		if (!pd->ud) {
+			errno = ENOENT;
+			return NULL;
+		}
 		in_udax++;
 		int r = udax_readdir(pd->ud, &de);
 		in_udax--;

@@ -382,9 +382,10 @@ PRELOAD_EXPORT int flock(int fd, int op)
 		if (!pf) {                                                     \
 			_r = (real);                                           \
 		} else {                                                       \
-			udax_fs *fs __attribute__((unused)) = pl_fs();                               \
+			udax_fs *fs __attribute__((unused)) = pl_fs();         \
 			in_udax++;                                             \
-			_r = (expr);                                           \
+			/* an O_PATH descriptor only names the file */         \
+			_r = (pf->flags & O_PATH) ? -EBADF : (expr);           \
 			in_udax--;                                             \
 			pf_put(pf);                                            \
 			if (_r < 0)                                            \

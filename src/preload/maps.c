@@ -18,6 +18,7 @@
  * A mapping keeps its open file description alive, so mremap works
  * after the program closed the descriptor, as mmap(2) allows.
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -119,7 +120,9 @@ static void *mmap_common(void *addr, size_t len, int prot, int flags, int fd, of
 	if (!pf)
 		return NULL;
 	void *r = MAP_FAILED;
-	if (map_flags_ok(flags))
+	if (pf->flags & O_PATH)
+		errno = EBADF;
+	else if (map_flags_ok(flags))
 		r = map_file(pf, len, prot, flags, off);
 	else
 		errno = EINVAL;

@@ -145,11 +145,19 @@ int pl_path(int dirfd, const char *path, char *upath)
 		snprintf(joined, sizeof(joined), "%s", path);
 	} else if (dirfd != AT_FDCWD && pf_is_udax(dirfd)) {
 		size_t n;
+		struct stat st;
 		struct pfile *pf = pf_get(dirfd);
 		if (!pf)
 			return PATH_HOST;
+		/* the directory is found again by its path: refuse if that
+		 * path now names another inode (renamed or removed since) */
+		in_udax++;
+		int gone = udax_stat(pl_fs(), pf->path, &st) < 0 || st.st_ino != pf->ino;
+		in_udax--;
 		snprintf(joined, sizeof(joined), "%s%s/%s", prefix(&n), pf->path, path);
 		pf_put(pf);
+		if (gone)
+			return -ENOENT;
 	} else {
 		return PATH_HOST;
 	}

@@ -329,6 +329,28 @@ static void test_edges(void)
 	      WEXITSTATUS(status) == 0);
 	close(fd);
 
+	/* a directory descriptor whose directory moved: refused, not
+	 * applied to whatever now has its old name */
+	CHECK(mkdir("/udax/mv1", 0700) == 0);
+	int dfd = open("/udax/mv1", O_RDONLY | O_DIRECTORY);
+	DIR *ds = opendir("/udax/mv1");
+	CHECK(rename("/udax/mv1", "/udax/mv2") == 0 && mkdir("/udax/mv1", 0700) == 0);
+	CHECK(openat(dfd, "x", O_CREAT | O_WRONLY, 0600) == -1 && errno == ENOENT);
+	CHECK(stat("/udax/mv1/x", &st) == -1 && stat("/udax/mv2/x", &st) == -1);
+	if (ds) {
+		rewinddir(ds);
+		CHECK(readdir(ds) == NULL);
+		closedir(ds);
+	}
+	close(dfd);
+
+	/* O_PATH names a file, it does not read it */
+	int op = open("/udax/edge", O_PATH);
+	CHECK(op >= 0 && read(op, buf, 1) == -1 && errno == EBADF);
+	CHECK(fstat(op, &st) == 0 && st.st_size == 4);
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, op, 0) == MAP_FAILED && errno == EBADF);
+	close(op);
+
 	/* left open on purpose: exit must flush it before unmounting */
 	FILE *late = fopen("/udax/at-exit", "w");
 	CHECK(late && fputs("flushed at exit\n", late) >= 0);
