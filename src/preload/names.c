@@ -658,27 +658,21 @@ static char *realpath_udax(const char *path, char *resolved, int *ours)
 			errno = -k;
 		return NULL;
 	}
-	const char *pre = getenv("UDAX_PREFIX");
+	size_t ul = strlen(up);
+	if (ul > 1 && up[ul - 1] == '/')
+		up[--ul] = 0;   /* a kept trailing slash */
+	/* prefix and pool path are both normalised already */
 	char full[PATH_MAX];
-	int n = snprintf(full, sizeof(full), "%s%s", pre && *pre == '/' ? pre : "/udax",
-	                 strcmp(up, "/") ? up : "");
+	int n = snprintf(full, sizeof(full), "%s%s", pl_prefix(), strcmp(up, "/") ? up : "");
 	if (n < 0 || n >= (int)sizeof(full)) {
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	/* the prefix as given may carry a trailing slash: normalise by
-	 * asking pl_path again, which only accepts the normalised form */
 	if (!resolved && !(resolved = malloc(PATH_MAX))) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	size_t j = 0;
-	for (size_t i = 0; full[i]; i++)
-		if (!(full[i] == '/' && j && resolved[j - 1] == '/'))
-			resolved[j++] = full[i];
-	while (j > 1 && resolved[j - 1] == '/')
-		j--;
-	resolved[j] = 0;
+	memcpy(resolved, full, (size_t)n + 1);
 	return resolved;
 }
 

@@ -82,6 +82,12 @@ static const char *prefix(size_t *len)
 	return prefix_buf;
 }
 
+const char *pl_prefix(void)
+{
+	size_t n;
+	return prefix(&n);
+}
+
 /* Normalise absolute @in into @out (at most @cap bytes). */
 static int normalise(const char *in, char *out, size_t cap)
 {

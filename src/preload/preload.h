@@ -93,6 +93,7 @@ enum { PATH_HOST = 0, PATH_UDAX = 1 };
  * Returns PATH_HOST, PATH_UDAX, or -errno. */
 int pl_path(int dirfd, const char *path, char *upath);
 int pl_prefix_ok(void);               /* UDAX_PREFIX is usable */
+const char *pl_prefix(void);          /* the prefix, normalised */
 /* As pl_path, then follow a symbolic link in the last component. */
 int pl_path_follow(int dirfd, const char *path, char *upath);
 

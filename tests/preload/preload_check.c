@@ -178,6 +178,10 @@ static void test_names(void)
 	char rp[PATH_MAX];
 	CHECK(realpath("/udax//dir/../dir/l", rp) && !strcmp(rp, "/udax/dir/b"));
 	CHECK(!realpath("/udax/dir/none", rp) && errno == ENOENT);
+	CHECK(realpath("/udax/dir/", rp) && !strcmp(rp, "/udax/dir"));
+	char *rm = realpath("/udax", NULL);
+	CHECK(rm && !strcmp(rm, "/udax"));
+	free(rm);
 	fd = open("/udax/dir/b", O_RDONLY);
 	int avail;
 	CHECK(ioctl(fd, FIONREAD, &avail) == -1 && errno == ENOTTY);
