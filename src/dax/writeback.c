@@ -31,15 +31,14 @@
 #define RUN_MAX 512u
 
 #ifndef UDAX_BUG_CLEAN_BEFORE_WRPROTECT
-/* Lock the entries after @index (locked, value @e) that continue its
- * run: consecutive pages, consecutive blocks, dirty, lock free.  Their
- * values go to @vals; returns the run length (>= 1). */
+/* Lock the entries after @index (locked, value @e, in vals[0]) that
+ * continue its run: consecutive pages, consecutive blocks, dirty, lock
+ * free.  Their values go to @vals; returns the run length (>= 1). */
 static uint64_t lock_run(struct dax_inode *di, uint64_t index, uint64_t e, uint64_t *vals,
                          const uint64_t *snap, size_t left)
 {
 	uint64_t n = 1;
 
-	vals[0] = e;
 	while (n < RUN_MAX && n < left && snap[n] == index + n &&
 	       entry_trylock_pte(di, index + n, &vals[n]) == 0) {
 		if (e_pblk(vals[n]) != e_pblk(e) + n) {

@@ -373,26 +373,10 @@ PRELOAD_EXPORT int flock(int fd, int op)
 
 /* ---- data ---- */
 
-/* Run @expr (a udax call returning ssize_t or -errno) on @fd's udax
- * descriptor, or @real when @fd is the kernel's. */
-#define ON_FD(fd, real, expr)                                                  \
-	({                                                                     \
-		struct pfile *pf = pf_get(fd);                                 \
-		ssize_t _r;                                                    \
-		if (!pf) {                                                     \
-			_r = (real);                                           \
-		} else {                                                       \
-			udax_fs *fs __attribute__((unused)) = pl_fs();         \
-			in_udax++;                                             \
-			/* an O_PATH descriptor only names the file */         \
-			_r = (pf->flags & O_PATH) ? -EBADF : (expr);           \
-			in_udax--;                                             \
-			pf_put(pf);                                            \
-			if (_r < 0)                                            \
-				_r = pl_fail((int)_r);                         \
-		}                                                              \
-		_r;                                                            \
-	})
+/* The data calls: as ON_UDAX_FD, and an O_PATH descriptor, which only
+ * names its file, refuses them. */
+#define ON_FD(fd, real, expr) \
+	ON_UDAX_FD(fd, real, (pf->flags & O_PATH) ? -EBADF : (expr))
 
 PRELOAD_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {

@@ -31,23 +31,6 @@ static int upath_of(int dirfd, const char *path, int follow, char *up)
 	return follow ? pl_path_follow(dirfd, path, up) : pl_path(dirfd, path, up);
 }
 
-/* Wrap a udax call returning 0/-errno (or a count) into libc's shape. */
-#define UCALL(expr)                                                            \
-	({                                                                     \
-		udax_fs *fs = pl_fs();                                         \
-		long _u;                                                       \
-		if (!fs) {                                                     \
-			_u = -1;                                               \
-		} else {                                                       \
-			in_udax++;                                             \
-			_u = (expr);                                           \
-			in_udax--;                                             \
-			if (_u < 0)                                            \
-				_u = pl_fail((int)_u);                         \
-		}                                                              \
-		_u;                                                            \
-	})
-
 /* The common shape: classify one path, run @expr on `up`, or fall
  * through to @real. */
 #define ON_PATH(dirfd, path, follow, real, expr)                               \
@@ -68,13 +51,7 @@ static int upath_of(int dirfd, const char *path, int follow, char *up)
 
 static int stat_fd(int fd, struct stat *st)
 {
-	struct pfile *pf = pf_get(fd);
-
-	if (!pf)
-		return NOT_OURS;
-	int r = (int)UCALL(udax_fstat(fs, pf->ufd, st));
-	pf_put(pf);
-	return r;
+	return (int)ON_UDAX_FD(fd, NOT_OURS, udax_fstat(fs, pf->ufd, st));
 }
 
 PRELOAD_EXPORT int stat(const char *path, struct stat *st)
@@ -414,12 +391,7 @@ PRELOAD_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 
 PRELOAD_EXPORT int fchmod(int fd, mode_t mode)
 {
-	struct pfile *pf = pf_get(fd);
-	if (!pf)
-		return REAL(fchmod)(fd, mode);
-	int r = (int)UCALL(udax_fchmod(fs, pf->ufd, mode));
-	pf_put(pf);
-	return r;
+	return (int)ON_UDAX_FD(fd, REAL(fchmod)(fd, mode), udax_fchmod(fs, pf->ufd, mode));
 }
 
 PRELOAD_EXPORT int chown(const char *path, uid_t uid, gid_t gid)
@@ -445,36 +417,21 @@ PRELOAD_EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, i
 
 PRELOAD_EXPORT int fchown(int fd, uid_t uid, gid_t gid)
 {
-	struct pfile *pf = pf_get(fd);
-	if (!pf)
-		return REAL(fchown)(fd, uid, gid);
-	int r = (int)UCALL(udax_fchown(fs, pf->ufd, uid, gid));
-	pf_put(pf);
-	return r;
+	return (int)ON_UDAX_FD(fd, REAL(fchown)(fd, uid, gid), udax_fchown(fs, pf->ufd, uid, gid));
 }
 
 PRELOAD_EXPORT int utimensat(int dirfd, const char *path, const struct timespec ts[2], int fl)
 {
-	if (!path) { /* glibc's futimens() */
-		struct pfile *pf = pf_get(dirfd);
-		if (!pf)
-			return REAL(utimensat)(dirfd, path, ts, fl);
-		int r = (int)UCALL(udax_futimens(fs, pf->ufd, ts));
-		pf_put(pf);
-		return r;
-	}
+	if (!path) /* glibc's futimens() */
+		return (int)ON_UDAX_FD(dirfd, REAL(utimensat)(dirfd, path, ts, fl),
+		                       udax_futimens(fs, pf->ufd, ts));
 	return (int)ON_PATH(dirfd, path, !(fl & AT_SYMLINK_NOFOLLOW),
 	                    REAL(utimensat)(dirfd, path, ts, fl), udax_utimens(fs, up, ts));
 }
 
 PRELOAD_EXPORT int futimens(int fd, const struct timespec ts[2])
 {
-	struct pfile *pf = pf_get(fd);
-	if (!pf)
-		return REAL(futimens)(fd, ts);
-	int r = (int)UCALL(udax_futimens(fs, pf->ufd, ts));
-	pf_put(pf);
-	return r;
+	return (int)ON_UDAX_FD(fd, REAL(futimens)(fd, ts), udax_futimens(fs, pf->ufd, ts));
 }
 
 static const struct timespec *tv_to_ts(const struct timeval tv[2], struct timespec ts[2])
@@ -505,12 +462,8 @@ PRELOAD_EXPORT int lutimes(const char *path, const struct timeval tv[2])
 PRELOAD_EXPORT int futimes(int fd, const struct timeval tv[2])
 {
 	struct timespec ts[2];
-	struct pfile *pf = pf_get(fd);
-	if (!pf)
-		return REAL(futimes)(fd, tv);
-	int r = (int)UCALL(udax_futimens(fs, pf->ufd, tv_to_ts(tv, ts)));
-	pf_put(pf);
-	return r;
+	return (int)ON_UDAX_FD(fd, REAL(futimes)(fd, tv),
+	                       udax_futimens(fs, pf->ufd, tv_to_ts(tv, ts)));
 }
 
 PRELOAD_EXPORT int utime(const char *path, const struct utimbuf *ub)
@@ -572,12 +525,7 @@ PRELOAD_EXPORT int statfs64(const char *path, struct statfs64 *sf)
 
 PRELOAD_EXPORT int fstatfs(int fd, struct statfs *sf)
 {
-	struct pfile *pf = pf_get(fd);
-	if (!pf)
-		return REAL(fstatfs)(fd, sf);
-	int r = (int)UCALL(fill_statfs(fs, sf));
-	pf_put(pf);
-	return r;
+	return (int)ON_UDAX_FD(fd, REAL(fstatfs)(fd, sf), fill_statfs(fs, sf));
 }
 
 PRELOAD_EXPORT int fstatfs64(int fd, struct statfs64 *sf)

@@ -27,26 +27,6 @@
 
 #define HOST_MAX (UDAX_PATH_MAX * 2 + 2)
 
-static char prefix_buf[UDAX_PATH_MAX + 1];
-static size_t prefix_len;
-
-static void prefix_init(void)
-{
-	const char *e = getenv("UDAX_PREFIX");
-	char tmp[UDAX_PATH_MAX + 1];
-	size_t j = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s", e && *e == '/' ? e : "/udax");
-	/* no trailing slash, no repeated slashes */
-	for (size_t i = 0; tmp[i]; i++)
-		if (!(tmp[i] == '/' && j && prefix_buf[j - 1] == '/'))
-			prefix_buf[j++] = tmp[i];
-	while (j > 1 && prefix_buf[j - 1] == '/')
-		j--;
-	prefix_buf[j] = 0;
-	prefix_len = j;
-}
-
 /* UDAX_PREFIX must name a directory other than "/" by an absolute path
  * without "." or ".." components (the prefix "/" would send the
  * program's every file, /proc included, to the pool). */
@@ -71,21 +51,6 @@ int pl_prefix_ok(void)
 		s = c;
 	}
 	return comps > 0;
-}
-
-static const char *prefix(size_t *len)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, prefix_init);
-	*len = prefix_len;
-	return prefix_buf;
-}
-
-const char *pl_prefix(void)
-{
-	size_t n;
-	return prefix(&n);
 }
 
 /* Normalise absolute @in into @out (at most @cap bytes). */
@@ -121,16 +86,41 @@ static int normalise(const char *in, char *out, size_t cap)
 	return 0;
 }
 
+/* The prefix, normalised like every path it is compared with.  Used
+ * only once pl_prefix_ok() accepted it (pl_active() checks). */
+static char prefix_buf[UDAX_PATH_MAX + 1];
+static size_t prefix_len;
+
+static void prefix_init(void)
+{
+	const char *e = getenv("UDAX_PREFIX");
+
+	if (normalise(e && *e ? e : "/udax", prefix_buf, sizeof(prefix_buf)) < 0)
+		strcpy(prefix_buf, "/udax"); /* unreachable: pl_prefix_ok bounds it */
+	prefix_len = strlen(prefix_buf);
+}
+
+static const char *prefix(size_t *len)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, prefix_init);
+	*len = prefix_len;
+	return prefix_buf;
+}
+
+const char *pl_prefix(void)
+{
+	size_t n;
+	return prefix(&n);
+}
+
 /* Host path @abs (normalised) -> pool path, if under the prefix. */
 static int strip_prefix(const char *abs, char *upath)
 {
 	size_t n;
 	const char *p = prefix(&n);
 
-	if (n == 1) { /* prefix "/": everything */
-		snprintf(upath, UDAX_PATH_MAX + 1, "%s", abs);
-		return PATH_UDAX;
-	}
 	if (strncmp(abs, p, n) || (abs[n] != '/' && abs[n] != 0))
 		return PATH_HOST;
 	if (strlen(abs + n) > UDAX_PATH_MAX)

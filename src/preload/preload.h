@@ -53,13 +53,44 @@ struct pfile {
 	int ufd;                 /* udax descriptor */
 	int refs;                /* kernel fds + mappings using it (tab_lock) */
 	int flags;               /* open flags, for F_GETFL */
-	int lock;                /* flock(): 0, LOCK_SH or LOCK_EX */
 	uint64_t ino;
 	char *path;              /* path inside the pool, for *at() calls */
 	pthread_mutex_t pos;     /* vectored I/O at the shared offset */
 };
 
 #define PTAB_MAX 65536
+
+/* Wrap a udax call returning 0/-errno (or a count) into libc's shape. */
+#define UCALL(expr)                                                            \
+	({                                                                     \
+		udax_fs *fs = pl_fs();                                         \
+		long _u;                                                       \
+		if (!fs) {                                                     \
+			_u = -1;                                               \
+		} else {                                                       \
+			in_udax++;                                             \
+			_u = (expr);                                           \
+			in_udax--;                                             \
+			if (_u < 0)                                            \
+				_u = pl_fail((int)_u);                         \
+		}                                                              \
+		_u;                                                            \
+	})
+
+/* @expr on @fd's udax descriptor (`pf` in scope), or @real when @fd is
+ * the kernel's. */
+#define ON_UDAX_FD(fd, real, expr)                                             \
+	({                                                                     \
+		struct pfile *pf = pf_get(fd);                                 \
+		long _fdr;                                                     \
+		if (!pf) {                                                     \
+			_fdr = (real);                                         \
+		} else {                                                       \
+			_fdr = UCALL(expr);                                    \
+			pf_put(pf);                                            \
+		}                                                              \
+		_fdr;                                                          \
+	})
 
 /* ---- state.c ---- */
 udax_fs *pl_fs(void);                 /* mounted fs, or NULL with errno set */
