@@ -56,7 +56,10 @@
 
 static struct dax_inode *dax_of(udax_fs *fs, int fd)
 {
-	return fd_get(fs, fd)->ip->upper;
+	struct ufile *f = fd_get(fs, fd);
+	struct dax_inode *di = f->ip->upper;
+	fd_put(fs, f);
+	return di;
 }
 
 static udax_fs *mount_fresh(const char *tag, const char *opts, const char **pool, int *fd)

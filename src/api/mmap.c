@@ -57,13 +57,11 @@ static int check_mmap(struct ufile *f, size_t len, int prot, int flags, off_t of
 	return 0;
 }
 
-int udax_mmap(udax_fs *fs, int fd, size_t len, int prot, int flags, off_t off, void **out)
+static int mmap_file(udax_fs *fs, struct ufile *f, size_t len, int prot, int flags,
+                     off_t off, void **out)
 {
-	struct ufile *f = fd_get(fs, fd);
 	int err;
 
-	if (!f)
-		return -EBADF;
 	if (!out)
 		return -EFAULT;
 	err = check_mmap(f, len, prot, flags, off);
@@ -121,6 +119,17 @@ int udax_mmap(udax_fs *fs, int fd, size_t len, int prot, int flags, off_t off, v
 	pthread_mutex_unlock(&fs->fd_lock);
 	*out = um->w.addr;
 	return 0;
+}
+
+int udax_mmap(udax_fs *fs, int fd, size_t len, int prot, int flags, off_t off, void **out)
+{
+	struct ufile *f = fd_get(fs, fd);
+
+	if (!f)
+		return -EBADF;
+	int err = mmap_file(fs, f, len, prot, flags, off, out);
+	fd_put(fs, f);
+	return err;
 }
 
 static struct umap *take_map(udax_fs *fs, void *addr, size_t len)

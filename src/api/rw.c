@@ -141,13 +141,10 @@ static ssize_t read_locked(udax_fs *fs, struct inode *ip, char *out, uint64_t po
 	return (ssize_t)(pos - start);
 }
 
-ssize_t udax_pread(udax_fs *fs, int fd, void *buf, size_t len, off_t off)
+static ssize_t pread_file(udax_fs *fs, struct ufile *f, void *buf, size_t len, off_t off)
 {
-	struct ufile *f = fd_get(fs, fd);
 	uint64_t total = 0;
 
-	if (!f)
-		return -EBADF;
 	if ((f->flags & O_ACCMODE) == O_WRONLY)
 		return -EBADF;
 	if (S_ISDIR(f->ip->d.mode))
@@ -171,6 +168,17 @@ ssize_t udax_pread(udax_fs *fs, int fd, void *buf, size_t len, off_t off)
 			return total ? (ssize_t)total : -EFAULT;
 	}
 	return (ssize_t)total;
+}
+
+ssize_t udax_pread(udax_fs *fs, int fd, void *buf, size_t len, off_t off)
+{
+	struct ufile *f = fd_get(fs, fd);
+
+	if (!f)
+		return -EBADF;
+	ssize_t r = pread_file(fs, f, buf, len, off);
+	fd_put(fs, f);
+	return r;
 }
 
 /* ---- size ---- */
@@ -483,7 +491,9 @@ ssize_t udax_pwrite(udax_fs *fs, int fd, const void *buf, size_t len, off_t off)
 
 	if (!f)
 		return -EBADF;
-	return do_write(fs, f, buf, len, off, 0);
+	ssize_t r = do_write(fs, f, buf, len, off, 0);
+	fd_put(fs, f);
+	return r;
 }
 
 ssize_t udax_write(udax_fs *fs, int fd, const void *buf, size_t len)
@@ -495,6 +505,7 @@ ssize_t udax_write(udax_fs *fs, int fd, const void *buf, size_t len)
 	pthread_mutex_lock(&f->pos_lock);
 	ssize_t r = do_write(fs, f, buf, len, 0, 1);
 	pthread_mutex_unlock(&f->pos_lock);
+	fd_put(fs, f);
 	return r;
 }
 
@@ -505,9 +516,10 @@ ssize_t udax_read(udax_fs *fs, int fd, void *buf, size_t len)
 	if (!f)
 		return -EBADF;
 	pthread_mutex_lock(&f->pos_lock);
-	ssize_t r = udax_pread(fs, fd, buf, len, f->pos);
+	ssize_t r = pread_file(fs, f, buf, len, f->pos);   /* not the fd: it may be reused */
 	if (r > 0)
 		f->pos += r;
 	pthread_mutex_unlock(&f->pos_lock);
+	fd_put(fs, f);
 	return r;
 }
