@@ -446,6 +446,20 @@ static void fork_child_fault(void)
 	int st;
 	REQUIRE(waitpid(pid, &st, 0) == pid);
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS);
+	/* the library API on the inherited handle writes nothing either */
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		int bad = 0;
+		bad |= udax_pwrite(fs, fd, "child", 5, 8 * PG) != -EBADF;
+		bad |= udax_mkdir(fs, "/d", 0755) != -EIO;
+		bad |= udax_unmount(fs) != 0;
+		_exit(bad ? 4 : 0);
+	}
+	REQUIRE(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	struct stat sb;
+	CHECK_EQ(udax_stat(fs, "/d", &sb), -ENOENT);
 	p[3 * PG] = 'P';                 /* the parent goes on */
 	CHECK_EQ(udax_fsync(fs, fd), 0);
 	char out[8];

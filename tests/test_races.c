@@ -20,6 +20,12 @@
  *                   the write holding entry locks      (NO_BAILOUT)
  *   race_map_sync   a MAP_SYNC write fault that allocated, crash before
  *                   any fsync                          (SYNC_NO_COMMIT)
+ *   race_two_write_faults  catalog 1: two write faults on one hole
+ *   race_three_faults      catalog 6: three faults on one hole, all wake
+ *   race_fsync_redirty     catalog 11: fsync ends while pages are
+ *                          re-dirtied (writeback works on a snapshot)
+ * Catalog 9 (a block freed while the kernel uses a mapping) is covered
+ * by the pin tests and documented in docs/dax.md.
  *
  * Usage: test_races [NAME]   (no name: all of them)
  */
@@ -317,10 +323,152 @@ static void race_map_sync(void)
 	unlink(pool);
 }
 
+/* Catalog 1: two write faults on one hole; the loser must not zero or
+ * replace the winner's block. */
+struct store_job {
+	volatile char *addr;
+	char val;
+	_Atomic int done;
+};
+
+static void *store_run(void *arg)
+{
+	struct store_job *j = arg;
+	if (j->val)
+		*j->addr = j->val;
+	else
+		(void)*j->addr;
+	atomic_store(&j->done, 1);
+	return NULL;
+}
+
+static int wait_done(_Atomic int *flag, int ms)
+{
+	for (int i = 0; i < ms / 10 && !atomic_load(flag); i++)
+		usleep(10 * 1000);
+	return atomic_load(flag);
+}
+
+static void race_two_write_faults(void)
+{
+	const char *pool;
+	int fd;
+	char *p;
+	udax_fs *fs = setup("r2wf", "shadow", &pool, &fd, 8192, 0, &p);
+	REQUIRE(fs);
+	sched_arm("fault:allocated");
+	struct store_job a = { p, 'A', 0 }, b = { p + 100, 'B', 0 };
+	pthread_t ta, tb;
+	pthread_create(&ta, NULL, store_run, &a);   /* A allocates, holds */
+	REQUIRE(sched_wait("fault:allocated", WAIT_MS) == 0);
+	sched_arm("entry:sleep");
+	pthread_create(&tb, NULL, store_run, &b);   /* B faults on the same hole */
+	CHECK(sched_wait("entry:sleep", WAIT_MS) == 0);  /* and sleeps on A's entry */
+	sched_release("entry:sleep");
+	usleep(50 * 1000);
+	CHECK(!atomic_load(&b.done));
+	sched_release("fault:allocated");
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	char out[128];
+	CHECK_EQ(udax_pread(fs, fd, out, 128, 0), 128);
+	CHECK_EQ(out[0], 'A');
+	CHECK_EQ(out[100], 'B');
+	CHECK_EQ(udax_fsync(fs, fd), 0);
+	udax_munmap(fs, p, 8192);
+	udax_close(fs, fd);
+	REQUIRE(read_after_crash(fs, pool, "/f", 0, out, 128) == 0);
+	CHECK_EQ(out[0], 'A');
+	CHECK_EQ(out[100], 'B');
+	unlink(pool);
+}
+
+/* Catalog 6: three faults on one 4 KiB hole; every sleeper wakes. */
+static void race_three_faults(void)
+{
+	const char *pool;
+	int fd;
+	char *p;
+	udax_fs *fs = setup("r3f", NULL, &pool, &fd, 8192, 0, &p);
+	REQUIRE(fs);
+	sched_arm("fault:allocated");
+	struct store_job a = { p, 'A', 0 }, b = { p + 1, 0, 0 }, c = { p + 2, 'C', 0 };
+	pthread_t ta, tb, tc;
+	pthread_create(&ta, NULL, store_run, &a);
+	REQUIRE(sched_wait("fault:allocated", WAIT_MS) == 0);
+	pthread_create(&tb, NULL, store_run, &b);   /* a read fault */
+	pthread_create(&tc, NULL, store_run, &c);   /* and a write fault */
+	usleep(100 * 1000);                         /* both asleep on A's entry */
+	CHECK(!atomic_load(&b.done) && !atomic_load(&c.done));
+	sched_release("fault:allocated");
+	CHECK(wait_done(&b.done, WAIT_MS));         /* a missed wake-up hangs here */
+	CHECK(wait_done(&c.done, WAIT_MS));
+	if (atomic_load(&b.done) && atomic_load(&c.done)) {
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
+		pthread_join(tc, NULL);
+		CHECK_EQ(p[0], 'A');
+		CHECK_EQ(p[2], 'C');
+		udax_munmap(fs, p, 8192);
+		udax_close(fs, fd);
+		udax_unmount(fs);
+	}
+	unlink(pool);
+}
+
+/* Catalog 11: fsync finishes while other threads keep re-dirtying the
+ * pages it writes back (it works on a snapshot). */
+static _Atomic int redirty_stop;
+
+static void *redirty_run(void *arg)
+{
+	volatile char *p = arg;
+	for (unsigned i = 0; !atomic_load(&redirty_stop); i++)
+		p[(i % 64) * 4096] = (char)i;
+	return NULL;
+}
+
+static void race_fsync_redirty(void)
+{
+	const char *pool;
+	int fd;
+	char *p;
+	udax_fs *fs = setup("rredirty", NULL, &pool, &fd, 64 * 4096, 0, &p);
+	REQUIRE(fs);
+	pthread_t t[2];
+	atomic_store(&redirty_stop, 0);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, redirty_run, p);
+	usleep(20 * 1000);
+	/* hold fsync mid-snapshot while the stores go on, then let it end */
+	sched_arm("writeback:locked");
+	struct job f = { fs, fd, 1, NULL, -1 };
+	pthread_t tf = start(&f);
+	CHECK(sched_wait("writeback:locked", WAIT_MS) == 0);
+	usleep(50 * 1000);
+	sched_release("writeback:locked");
+	pthread_join(tf, NULL);
+	CHECK_EQ(f.result, 0);
+	int ok = 1;
+	for (int i = 0; i < 200 && ok; i++)
+		ok = udax_fsync(fs, fd) == 0;
+	CHECK(ok);
+	atomic_store(&redirty_stop, 1);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	udax_munmap(fs, p, 64 * 4096);
+	udax_close(fs, fd);
+	udax_unmount(fs);
+	unlink(pool);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
+	{ "race_two_write_faults", race_two_write_faults },
+	{ "race_three_faults", race_three_faults },
+	{ "race_fsync_redirty", race_fsync_redirty },
 	{ "race_2016", race_2016 },
 	{ "race_writeback", race_writeback },
 	{ "race_truncate", race_truncate },

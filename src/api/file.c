@@ -27,6 +27,10 @@ struct ufile *fd_get(udax_fs *fs, int fd)
 {
 	struct ufile *f = NULL;
 
+#ifndef UDAX_BUG_FORK_FAULT
+	if (fs && fs->m.forked)
+		return NULL;   /* a child of fork: the parent's descriptors */
+#endif
 	if (!fs)
 		return NULL;
 	pthread_mutex_lock(&fs->fd_lock);

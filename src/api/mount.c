@@ -21,6 +21,11 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
  * by the parent's open file) still refuses what would conflict. */
 static void forget_mounts_in_child(void)
 {
+	/* The inherited handles are copies: they must never write the
+	 * parent's volume (descriptor calls fail with EBADF, commits with
+	 * EIO, unmount only releases memory). */
+	for (udax_fs *o = mounted; o; o = o->next_mounted)
+		o->m.forked = 1;
 	pthread_mutex_init(&mounted_lock, NULL);
 	mounted = NULL;
 }

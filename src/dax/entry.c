@@ -348,6 +348,13 @@ void entry_unlock(struct dax_inode *di, uint64_t at, uint64_t val)
 	/* Removing a placeholder or storing a value cannot need memory:
 	 * the slot exists (it holds the lock bit). */
 	tree_set(di, at, val & ~E_LOCKED);
+#ifdef UDAX_BUG_MISSED_WAKEUP
+	/* Mutant: wake sleepers only when the entry goes away */
+	if (val & ~E_LOCKED) {
+		pthread_mutex_unlock(&di->tree_lock);
+		return;
+	}
+#endif
 	atomic_fetch_add(&q->seq, 1);
 	pthread_mutex_unlock(&di->tree_lock);
 	if (atomic_load(&q->sleepers))

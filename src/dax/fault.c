@@ -379,6 +379,7 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 			entry_unlock(di, at, e);
 			return (int)got;
 		}
+		sched_point("fault:allocated");
 		if (fresh)   /* rule b for private mappings of this page */
 			rmap_zap_private_zero(di, pg, 1);
 		x = (struct dextent){ .lblk = pg, .pblk = pblk, .len = 1 };

@@ -158,6 +158,10 @@ int tx_commit(struct tx *tx)
 
 	if (!err && fail_point("tx_commit"))
 		err = -EIO;                  /* tests: a commit that fails */
+#ifndef UDAX_BUG_FORK_FAULT
+	if (!err && m->forked)
+		err = -EIO;                  /* a child of fork: not our volume */
+#endif
 	if (err) {
 		tx_abort(tx);
 		return err;

@@ -108,6 +108,10 @@ struct meta {
 	int rdonly;
 	int was_clean;            /* mount record said clean at open */
 	int opened;               /* meta_open completed */
+	/* A copy in a child of fork(): the parent owns the volume; this copy
+	 * must never write metadata (tx_commit refuses, unmount writes
+	 * nothing).  Set by the api layer's fork handler. */
+	volatile int forked;
 
 	pthread_mutex_t tx_lock;
 	uint64_t jseq;

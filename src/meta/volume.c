@@ -317,7 +317,7 @@ void meta_close(struct meta *m)
 {
 	/* Only a volume that opened completely can be marked clean: a
 	 * refused mount must leave the record as it found it. */
-	if (m->opened && !m->rdonly)
+	if (m->opened && !m->rdonly && !m->forked)
 		write_mount_rec(m, STATE_CLEAN, 0);
 	m->opened = 0;
 	icache_destroy(m);
