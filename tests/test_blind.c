@@ -350,6 +350,57 @@ static void private_copy_kept(void)
 	private_copy_kept_mode("write_lock=range");
 }
 
+struct big_job {
+	udax_fs *fs;
+	int fd;
+	char *buf;
+	ssize_t r;
+};
+
+static void *big_run(void *arg)
+{
+	struct big_job *b = arg;
+	b->r = udax_pwrite(b->fs, b->fd, b->buf, 2 * MiB, 0);
+	return NULL;
+}
+
+/* Found while fixing 2: a 2 MiB read fault in a second mapping replaced
+ * a zero entry the write path had not evicted yet; the first mapping
+ * kept the zero page with no entry left to evict. */
+static void pmd_zero_two_maps(void)
+{
+	const char *pool;
+	int fd;
+	udax_fs *fs = mount_fresh("pmd2", NULL, &pool, &fd);
+	REQUIRE(fs);
+	REQUIRE(udax_ftruncate(fs, fd, 4 * MiB) == 0);
+	char *p1, *p2;
+	REQUIRE(udax_mmap(fs, fd, 4 * MiB, PROT_READ, MAP_SHARED, 0, (void **)&p1) == 0);
+	REQUIRE(udax_mmap(fs, fd, 4 * MiB, PROT_READ, MAP_SHARED, 0, (void **)&p2) == 0);
+	CHECK_EQ(p1[0], 0);              /* 2 MiB zero page in the first map */
+	REQUIRE(entry_peek(dax_of(fs, fd), 0) & E_ZERO);
+	char *big = malloc(2 * MiB);
+	REQUIRE(big);
+	memset(big, 'Z', 2 * MiB);
+	sched_arm("write:allocated");    /* committed, not yet evicted */
+	pthread_t t;
+	struct big_job bj = { fs, fd, big, 0 };
+	pthread_create(&t, NULL, big_run, &bj);
+	REQUIRE(sched_wait("write:allocated", WAIT_MS) == 0);
+	CHECK_EQ(p2[0], 'Z');            /* second map: the block */
+	sched_release("write:allocated");
+	pthread_join(t, NULL);
+	sched_reset();
+	CHECK_EQ(bj.r, 2 * MiB);
+	CHECK_EQ(p1[0], 'Z');
+	CHECK_EQ(p1[2 * MiB - 1], 'Z');
+	free(big);
+	udax_munmap(fs, p1, 4 * MiB);
+	udax_munmap(fs, p2, 4 * MiB);
+	udax_close(fs, fd);
+	CHECK(finish(fs, pool) == 0);
+}
+
 /* ---- 6. two stores into one unfaulted private page ---- */
 
 struct ps_job {
@@ -617,7 +668,7 @@ int main(int argc, char **argv)
 #define T(n) { #n, n }
 		T(punch_pmd_end), T(zero_after_shrink), T(tail_past_eof), T(hole_eexist),
 		T(private_stale_zero), T(private_copy_kept), T(private_two_stores),
-		T(fork_child_fault), T(map_uncommitted), T(range_lock_fails),
+		T(pmd_zero_two_maps), T(fork_child_fault), T(map_uncommitted), T(range_lock_fails),
 		T(size_commit_fails), T(msync_huge_len),
 #undef T
 	};

@@ -279,6 +279,14 @@ static int pmd_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 	int mapped = dax_lookup(di, a, &x, &next);
 	if (mapped && x.lblk + x.len >= a + PMD_PAGES && (x.pblk + (a - x.lblk)) % PMD_PAGES == 0) {
 		uint64_t pblk = x.pblk + (a - x.lblk);
+#ifndef UDAX_BUG_PMD_ZERO_KEPT
+		/* A 2 MiB zero page over what is now a block run (the write
+		 * path has not evicted it yet): it goes from every mapping
+		 * before this entry replaces it, or the others keep zeros
+		 * with no entry left to evict. */
+		if (e & E_ZERO)
+			rmap_zap_shared(di, a, PMD_PAGES);
+#endif
 		err = map_block(w, addr, PMD_PAGES * BLK, di->pool_fd, pblk,
 		                PROT_READ | (write ? PROT_WRITE : 0));
 		uint64_t v = write ? e_block(pblk, E_PMD | E_DIRTY) : (e & E_DIRTY ? e : 0);
