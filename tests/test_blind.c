@@ -401,6 +401,38 @@ static void pmd_zero_two_maps(void)
 	CHECK(finish(fs, pool) == 0);
 }
 
+/* Punch keeps a private mapping's own copies (as Linux does); truncate
+ * discards the copies of pages past the new end.  (Found by the widened
+ * fsx: the first fix dropped them on punch too.) */
+static void private_copy_punch(void)
+{
+	const char *pool;
+	int fd;
+	udax_fs *fs = mount_fresh("ppunch", NULL, &pool, &fd);
+	REQUIRE(fs);
+	char *f = malloc(64 * 1024);
+	REQUIRE(f);
+	memset(f, 'F', 64 * 1024);
+	REQUIRE(udax_pwrite(fs, fd, f, 64 * 1024, 0) == 64 * 1024);
+	free(f);
+	char *q;
+	REQUIRE(udax_mmap(fs, fd, 64 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE, 0, (void **)&q) == 0);
+	q[PG] = 'P';                     /* own copy of page 1 */
+	CHECK_EQ(q[2 * PG], 'F');        /* page 2 shows the file */
+	q[5 * PG] = 'Q';                 /* own copy of page 5 */
+	CHECK_EQ(udax_fallocate(fs, fd, UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_KEEP_SIZE, PG, 2 * PG), 0);
+	CHECK_EQ(q[PG], 'P');            /* kept */
+	CHECK_EQ(q[PG + 1], 'F');
+	CHECK_EQ(q[2 * PG], 0);          /* the hole now */
+	CHECK_EQ(udax_ftruncate(fs, fd, 4 * PG), 0);
+	CHECK_EQ(udax_ftruncate(fs, fd, 16 * PG), 0);
+	CHECK_EQ(q[5 * PG], 0);          /* past the end once: copy gone */
+	CHECK_EQ(q[PG], 'P');            /* below it: kept */
+	udax_munmap(fs, q, 64 * 1024);
+	udax_close(fs, fd);
+	CHECK(finish(fs, pool) == 0);
+}
+
 /* ---- 6. two stores into one unfaulted private page ---- */
 
 struct ps_job {
@@ -668,7 +700,7 @@ int main(int argc, char **argv)
 #define T(n) { #n, n }
 		T(punch_pmd_end), T(zero_after_shrink), T(tail_past_eof), T(hole_eexist),
 		T(private_stale_zero), T(private_copy_kept), T(private_two_stores),
-		T(pmd_zero_two_maps), T(fork_child_fault), T(map_uncommitted), T(range_lock_fails),
+		T(private_copy_punch), T(pmd_zero_two_maps), T(fork_child_fault), T(map_uncommitted), T(range_lock_fails),
 		T(size_commit_fails), T(msync_huge_len),
 #undef T
 	};

@@ -208,7 +208,7 @@ int set_size(udax_fs *fs, struct inode *ip, uint64_t size, int zero_gap)
 	if (!err && size < old) {
 		uint64_t first = (size + BLK - 1) / BLK;
 		if (di)
-			dax_invalidate(di, first, UINT64_C(1) << 32);
+			dax_invalidate(di, first, UINT64_C(1) << 32, 1);
 #ifndef UDAX_BUG_STALE_TAIL
 		/* Bytes past the new end in its last block read zero, also
 		 * through a mapping (as on Linux).  After the size commit: a

@@ -73,7 +73,8 @@ static int punch(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e)
 	struct dax_inode *di = ip->upper;
 	if (di) {
 		pthread_rwlock_wrlock(&di->inval);
-		dax_invalidate(di, fb, lb);   /* no mapping may reach a freed block */
+		dax_invalidate(di, fb, lb, 0);   /* no mapping may reach a freed block;
+		                                    private copies stay (as Linux) */
 	}
 	sched_point("punch:before-free");
 	int err = meta_unmap(&fs->m, ip, fb, lb);

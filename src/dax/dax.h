@@ -102,8 +102,9 @@ size_t entry_range_snapshot(struct dax_inode *di, uint64_t from, uint64_t to,
 uint64_t dax_nr_entries(struct dax_inode *di);
 
 /* rmap helpers (fault.c) */
-/* every mapping, private copies included (truncate, punch) */
-void rmap_zap(struct dax_inode *di, uint64_t index, uint64_t npages);
+/* every mapping; private copies too with @even_cows (truncate), not
+ * without (punch hole) */
+void rmap_zap(struct dax_inode *di, uint64_t index, uint64_t npages, int even_cows);
 /* shared mappings only (they hold no data of their own) */
 void rmap_zap_shared(struct dax_inode *di, uint64_t index, uint64_t npages);
 /* private mappings' zero pages over blocks that now exist */
@@ -126,7 +127,7 @@ int dax_writeback(struct dax_inode *di, uint64_t from, uint64_t to);
 void dax_evict_zero(struct dax_inode *di, uint64_t b, uint64_t n);
 /* Truncate / punch: zap and remove every entry in [from, to).  The
  * caller holds di->inval exclusively. */
-void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to);
+void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to, int even_cows);
 /* write_lock=flush: drop the clean entries of [from, to) and their
  * mappings (dirty ones stay: rule c).  Caller holds di->inval. */
 void dax_drop_clean(struct dax_inode *di, uint64_t from, uint64_t to);

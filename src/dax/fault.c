@@ -89,20 +89,36 @@ void rmap_del(struct dax_inode *di, struct window *w)
 	pthread_mutex_unlock(&di->rmap_lock);
 }
 
-/* Return pages [index, index+n) to "not mapped" in every mapping,
- * private copies included (truncate and punch: as Linux does, a page
- * that ceases to exist takes the private copies of it along).  The
- * caller holds di->inval exclusively or the entry locks of the range. */
-void rmap_zap(struct dax_inode *di, uint64_t index, uint64_t n)
+/* Return pages [index, index+n) to "not mapped" in every mapping.
+ * With @even_cows (truncate) private copies go too, as Linux discards
+ * the private copies of pages past a new end; without it (punch hole)
+ * a private mapping keeps its own copies and loses only what shows the
+ * file (as Linux's truncate_pagecache_range).  The caller holds
+ * di->inval exclusively or the entry locks of the range. */
+void rmap_zap(struct dax_inode *di, uint64_t index, uint64_t n, int even_cows)
 {
 	pthread_mutex_lock(&di->rmap_lock);
 	for (struct window *w = di->windows; w; w = w->next) {
 		uint64_t lo = index, hi = index + n;
 		if (!clip(w, &lo, &hi))
 			continue;
-		vm_zap(page_addr(w, lo), (hi - lo) * BLK);
-		if (w->pstate)
-			memset(w->pstate + (lo - w->pgoff), WP_NONE, hi - lo);
+		if (!w->pstate || even_cows) {
+			vm_zap(page_addr(w, lo), (hi - lo) * BLK);
+			if (w->pstate)
+				memset(w->pstate + (lo - w->pgoff), WP_NONE, hi - lo);
+			continue;
+		}
+		for (uint64_t pg = lo; pg < hi;) {
+			if (w->pstate[pg - w->pgoff] == WP_COPY) {
+				pg++;
+				continue;
+			}
+			uint64_t end = pg;
+			while (end < hi && w->pstate[end - w->pgoff] != WP_COPY)
+				w->pstate[end++ - w->pgoff] = WP_NONE;
+			vm_zap(page_addr(w, pg), (end - pg) * BLK);
+			pg = end;
+		}
 	}
 	pthread_mutex_unlock(&di->rmap_lock);
 }
@@ -250,10 +266,27 @@ static int private_fault(struct dax_inode *di, struct window *w, uint64_t pg, in
 			err = p == MAP_FAILED ? -errno : 0;
 			*st = err ? WP_NONE : WP_COPY;
 		}
+	} else if (!write) {
+		err = vm_install(a, BLK, di->pool_fd, (x.pblk + (pg - x.lblk)) * BLK, PROT_READ, 0);
+		*st = err ? WP_NONE : WP_FILE;
 	} else {
-		err = vm_install(a, BLK, di->pool_fd, (x.pblk + (pg - x.lblk)) * BLK,
-		                 PROT_READ | (write ? PROT_WRITE : 0), 0);
-		*st = err ? WP_NONE : write ? WP_COPY : WP_FILE;
+		/* Copy now, under the entry and invalidate locks, instead of
+		 * letting the kernel copy at the retried store: by then a punch
+		 * may have freed the block and the copy would take whatever
+		 * the block holds next.  The copy is made aside and moved
+		 * into place in one step: a page that is writable before it
+		 * is filled would let another thread's store land and then
+		 * be overwritten by the copy. */
+		void *p = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		err = p == MAP_FAILED ? -errno : 0;
+		if (!err) {
+			memcpy(p, meta_block(di->m, x.pblk + (pg - x.lblk)), BLK);
+			if (mremap(p, BLK, BLK, MREMAP_MAYMOVE | MREMAP_FIXED, a) == MAP_FAILED) {
+				err = -errno;
+				munmap(p, BLK);
+			}
+		}
+		*st = err ? WP_NONE : WP_COPY;
 	}
 	if (err)
 		vm_zap(a, BLK);

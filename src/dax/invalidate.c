@@ -92,7 +92,7 @@ static void remove_entry(struct dax_inode *di, uint64_t at, uint64_t e, uint64_t
 	entry_unlock(di, at, 0);
 }
 
-void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to)
+void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to, int even_cows)
 {
 	uint64_t batch[256];
 
@@ -100,7 +100,7 @@ void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to)
 	 * waiting for each holder; then zap again: a writeback that held an
 	 * entry lock while we zapped may have mapped its page read-only
 	 * again, and that mapping must not outlive the block. */
-	rmap_zap(di, from, to - from);
+	rmap_zap(di, from, to - from, even_cows);
 	/* from the 2 MiB boundary: a PMD entry may straddle @from */
 	for (uint64_t start = from & ~(uint64_t)(PMD_PAGES - 1);;) {
 		size_t n = entry_range_snapshot(di, start, to, batch, 256);
@@ -121,7 +121,7 @@ void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to)
 		start = batch[n - 1] + 1;   /* kept entries must not be seen again */
 	}
 #ifndef UDAX_BUG_FREE_MAPPED
-	rmap_zap(di, from, to - from);
+	rmap_zap(di, from, to - from, even_cows);
 #endif
 }
 
