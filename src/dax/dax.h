@@ -101,6 +101,9 @@ uint64_t dax_nr_entries(struct dax_inode *di);
 
 /* rmap helpers (fault.c) */
 void rmap_zap(struct dax_inode *di, uint64_t index, uint64_t npages);
+/* 0, -errno, or RMAP_PINNED: a mapping of the pages is pinned for the
+ * kernel (udax_pin), nothing was changed; flush and keep them dirty. */
+#define RMAP_PINNED 1
 int rmap_protect(struct dax_inode *di, uint64_t index, uint64_t npages, uint64_t pblk);
 void rmap_add(struct dax_inode *di, struct window *w);
 void rmap_del(struct dax_inode *di, struct window *w);

@@ -232,6 +232,14 @@ size_t vm_copy(void *dst, const void *src, size_t n, int user, vm_copy_fn copy, 
 	return done;
 }
 
+int vm_probe(const void *addr, int write)
+{
+	copy_armed = 1;
+	int r = write ? udax_probe_write((void *)addr) : udax_probe_read(addr);
+	copy_armed = 0;
+	return r;
+}
+
 int vm_prefault(const void *addr, int write)
 {
 	struct window *w = vm_find(addr, 1);
