@@ -77,7 +77,8 @@ int main(int argc, char **argv)
 	CHECK(m != MAP_FAILED);
 	if (fd < 0 || m == MAP_FAILED)
 		return 1;
-	CHECK(pipe(p) == 0);
+	/* non-blocking, so a failed write cannot leave a read waiting */
+	CHECK(pipe2(p, O_NONBLOCK) == 0);
 
 	/* the kernel reads a never-touched mapping (holes) */
 	CHECK(write(p[1], m, 4 * PG) == 4 * PG);
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
 	/* sockets: send from the mapping, recv into it (pages 12-13) */
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	CHECK(send(sv[0], m + 8 * PG, 2 * PG, 0) == 2 * PG);
-	CHECK(recv(sv[1], m + 12 * PG, 2 * PG, MSG_WAITALL) == 2 * PG &&
+	CHECK(recv(sv[1], m + 12 * PG, 2 * PG, MSG_DONTWAIT) == 2 * PG &&
 	      !memcmp(m + 12 * PG, a, 2 * PG));
 	/* sendmsg of a hole and pages 4-5, recvmsg into pages 16-19 */
 	struct iovec siov[2] = { { m + 20 * PG, PG }, { m + 4 * PG, 2 * PG } };
@@ -113,10 +114,10 @@ int main(int argc, char **argv)
 	CHECK(sendmsg(sv[0], &smsg, 0) == 3 * PG);
 	struct iovec riov[2] = { { m + 16 * PG, PG }, { m + 17 * PG, 2 * PG } };
 	struct msghdr rmsg = { .msg_iov = riov, .msg_iovlen = 2 };
-	CHECK(recvmsg(sv[1], &rmsg, MSG_WAITALL) == 3 * PG);
+	CHECK(recvmsg(sv[1], &rmsg, MSG_DONTWAIT) == 3 * PG);
 	CHECK(!memcmp(m + 16 * PG, zero, PG) && !memcmp(m + 17 * PG, b, 2 * PG));
 	CHECK(sendto(sv[0], m + 12 * PG, PG, 0, NULL, 0) == PG);
-	CHECK(recvfrom(sv[1], m + 24 * PG, PG, MSG_WAITALL, NULL, NULL) == PG &&
+	CHECK(recvfrom(sv[1], m + 24 * PG, PG, MSG_DONTWAIT, NULL, NULL) == PG &&
 	      !memcmp(m + 24 * PG, a, PG));
 	close(sv[0]);
 	close(sv[1]);
@@ -135,11 +136,15 @@ int main(int argc, char **argv)
 	char *m2 = mmap(NULL, n2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd2, 0);
 	CHECK(m2 != MAP_FAILED);
 	if (m2 != MAP_FAILED) {
-		struct evictor e = { m2, n2, p[1], b };
+		int q[2];
+		CHECK(pipe(q) == 0);
+		struct evictor e = { m2, n2, q[1], b };
 		pthread_t t;
 		pthread_create(&t, NULL, evict, &e);
-		CHECK(read(p[0], m + 32 * PG, 2 * PG) == 2 * PG);
+		CHECK(read(q[0], m + 32 * PG, 2 * PG) == 2 * PG);
 		pthread_join(t, NULL);
+		close(q[0]);
+		close(q[1]);
 		CHECK(!memcmp(m + 32 * PG, b, 2 * PG));
 		munmap(m2, n2 * PG);
 	}
