@@ -30,7 +30,10 @@ static int populate(struct window *w, char *addr, size_t len, int write)
 		for (int tries = 0; vm_probe(p, write); tries++) {
 			if (tries == PIN_TRIES)
 				return -EFAULT;
+			if (vm_fault_enter())
+				return -EFAULT;  /* unmounted at exit */
 			int r = w->fault(w, p, write);
+			vm_fault_exit();
 			if (r == VM_SIGBUS)
 				return -EFAULT;          /* past end of file */
 			if (r == VM_SEGV)

@@ -100,6 +100,16 @@ void vm_pin_read_lock(void);
 void vm_pin_read_unlock(void);
 int vm_pinned(const void *addr, size_t len);     /* does any pin meet the range? */
 
+/* Process exit without teardown (the interposer's exit-time unmount):
+ * after vm_freeze() a fault in any other thread waits until the process
+ * is gone, and one in the calling thread raises SIGBUS with a message;
+ * faults already running are waited for.  Whoever serves a fault
+ * outside the SIGSEGV handler brackets it with vm_fault_enter (0, or -1
+ * in the frozen calling thread: give up) and vm_fault_exit. */
+void vm_freeze(void);
+int vm_fault_enter(void);
+void vm_fault_exit(void);
+
 /* Install the SIGSEGV handler (once per process). */
 int vm_trap_init(void);
 
