@@ -291,6 +291,61 @@ int udax_msync(udax_fs *fs, void *addr, size_t len, int flags);
  */
 int udax_flush(udax_fs *fs, const void *addr, size_t len);
 
+/*
+ * udax_pin - make [addr, addr+len) of a udax mapping usable by the
+ * kernel, until udax_unpin.
+ * @prot: PROT_READ (the kernel will read the buffer: write(2), send(2),
+ *        pwrite(2) to another file) or PROT_WRITE, alone or with
+ *        PROT_READ (the kernel will store into it: read(2) from a pipe
+ *        or socket, recv(2), pread(2) of another file, O_DIRECT).
+ *
+ * udax serves page faults on its mappings in user space, and the kernel
+ * cannot take those faults: a system call given a buffer in a udax
+ * mapping fails with EFAULT (or returns a short count) on any page that
+ * is not present yet, that is present read-only when it must store
+ * (clean pages are read-only so that the first store faults and marks
+ * the page dirty), or that udax took away meanwhile to stay under the
+ * kernel's mapping limit.  So before handing such a buffer to a system
+ * call, pin it; unpin it when the call has returned:
+ *
+ *     udax_pin(fs, map + off, n, PROT_WRITE);
+ *     ssize_t r = read(pipefd, map + off, n);
+ *     udax_unpin(fs, map + off, n);
+ *
+ * udax_pin faults every page of the range in, as a load or store would
+ * (a write pin allocates blocks for holes and marks the pages dirty, so
+ * the next fsync/msync flushes what the kernel stores; the contents are
+ * not changed), and until udax_unpin those pages stay mapped: mapping
+ * eviction skips them, and writeback flushes them without
+ * write-protecting them, so they stay dirty and each later fsync flushes
+ * them again.  Pins nest: each udax_pin needs its own udax_unpin with
+ * the same @addr and @len.  Pins belong to the process; any thread may
+ * unpin.  The LD_PRELOAD interposer does all this by itself around
+ * every libc call it wraps that hands a buffer to the kernel.
+ *
+ * Returns 0 or -EINVAL (@fs or @addr NULL, @len 0, the range wraps
+ * around, @prot not PROT_READ/PROT_WRITE), -ENOMEM (the range is not
+ * within one udax mapping of @fs, or no memory for the pin), -EACCES
+ * (PROT_WRITE on a PROT_READ mapping), -EFAULT (part of the range is
+ * at or beyond the page past end of file, or keeps being truncated
+ * away), -ENOSPC (no block for a hole pinned for writing), or the
+ * fault's own error.  On an error nothing stays pinned, though pages
+ * already faulted in stay mapped as any fault leaves them.
+ *
+ * Limits: truncate, hole punch, zero range and collapse still remove
+ * pinned pages (as the kernel frees pages under O_DIRECT); a system
+ * call that runs across them then gets EFAULT or a short count.  A hole
+ * pinned for reading is mapped as the shared zero page, and a store or
+ * pwrite that fills that hole while the pin is held replaces it: the
+ * kernel may then get EFAULT (a pin for writing has a block of its own
+ * and is not affected).  munmap of a pinned mapping is not delayed.
+ */
+int udax_pin(udax_fs *fs, void *addr, size_t len, int prot);
+
+/* Drop a pin made by udax_pin with the same @addr and @len.  Returns 0,
+ * or -EINVAL for bad arguments or when no such pin is held. */
+int udax_unpin(udax_fs *fs, void *addr, size_t len);
+
 /* ------------------------------------------------------------------ */
 /* Namespace                                                          */
 /* ------------------------------------------------------------------ */

@@ -90,6 +90,8 @@ int path_lookup(udax_fs *fs, const char *path, struct inode **out);
 /* mappings (mmap.c) */
 struct umap;
 void unmap_all(udax_fs *fs);
+/* Write back the dirty pages of every mapped file (fd_lock taken). */
+int writeback_maps(udax_fs *fs);
 
 /* data (rw.c) */
 void zero_tail_gap(udax_fs *fs, struct inode *ip, uint64_t old_size, uint64_t new_size);

@@ -180,6 +180,20 @@ void unmap_all(udax_fs *fs)
 	}
 }
 
+int writeback_maps(udax_fs *fs)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&fs->fd_lock);
+	for (struct umap *um = fs->maps; um; um = um->next) {
+		int e = um->w.shared ? dax_writeback(um->w.owner, 0, UINT64_C(1) << 32) : 0;
+		if (e && !err)
+			err = e;
+	}
+	pthread_mutex_unlock(&fs->fd_lock);
+	return err;
+}
+
 int udax_msync(udax_fs *fs, void *addr, size_t len, int flags)
 {
 	if (!fs || (uintptr_t)addr % BLK)

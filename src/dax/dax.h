@@ -110,6 +110,9 @@ void rmap_zap_shared(struct dax_inode *di, uint64_t index, uint64_t npages);
 /* private mappings' zero pages over blocks that now exist */
 void rmap_zap_private_zero(struct dax_inode *di, uint64_t index, uint64_t npages);
 int rmap_private_zero_at(struct dax_inode *di, uint64_t pg);
+/* 0, -errno, or RMAP_PINNED: a mapping of the pages is pinned for the
+ * kernel (udax_pin), nothing was changed; flush and keep them dirty. */
+#define RMAP_PINNED 1
 int rmap_protect(struct dax_inode *di, uint64_t index, uint64_t npages, uint64_t pblk);
 void rmap_add(struct dax_inode *di, struct window *w);
 void rmap_del(struct dax_inode *di, struct window *w);

@@ -186,12 +186,20 @@ int rmap_private_zero_at(struct dax_inode *di, uint64_t pg)
 
 /* Map block pages [index, index+n) read-only in every shared mapping:
  * after this no store reaches them without a fault.  Private mappings
- * are left alone: their stores never reach the file. */
+ * are left alone: their stores never reach the file.  If a mapping of
+ * the pages is pinned for the kernel (udax_pin), nothing is changed and
+ * RMAP_PINNED is returned: the caller flushes and keeps them dirty. */
 int rmap_protect(struct dax_inode *di, uint64_t index, uint64_t n, uint64_t pblk)
 {
 	int err = 0;
 
 	pthread_mutex_lock(&di->rmap_lock);
+	vm_pin_read_lock();             /* held across the check and the change */
+	for (struct window *w = di->windows; w && !err; w = w->next) {
+		uint64_t lo = index, hi = index + n;
+		if (w->shared && clip(w, &lo, &hi) && vm_pinned(page_addr(w, lo), (hi - lo) * BLK))
+			err = RMAP_PINNED;
+	}
 	for (struct window *w = di->windows; w && !err; w = w->next) {
 		uint64_t lo = index, hi = index + n;
 		if (!w->shared || !clip(w, &lo, &hi))
@@ -204,6 +212,7 @@ int rmap_protect(struct dax_inode *di, uint64_t index, uint64_t n, uint64_t pblk
 			err = map_block(w, page_addr(w, lo), (hi - lo) * BLK, di->pool_fd,
 			                pblk + (lo - index), PROT_READ);
 	}
+	vm_pin_read_unlock();
 	pthread_mutex_unlock(&di->rmap_lock);
 	return err;
 }

@@ -81,13 +81,18 @@ static long writeback_from(struct dax_inode *di, const uint64_t *snap, size_t le
 	if (!(e & E_PMD) && at == snap[0])
 		n = pages = lock_run(di, at, e, vals, snap, left);
 	err = rmap_protect(di, at, pages, pblk);
+	/* pinned for the kernel (udax_pin): not write-protected, so flush
+	 * and keep dirty; the next fsync flushes it again */
+	int pinned = err == RMAP_PINNED;
+	if (pinned)
+		err = 0;
 	if (!err) {
 		sched_point("writeback:protected");
 		pmem_flush(&di->m->pm, meta_block(di->m, pblk), pages * BLK);
 	}
 	/* on failure all stay dirty: nothing is lost */
 	for (uint64_t k = 0; k < n; k++)
-		entry_unlock(di, at + k, err ? vals[k] : vals[k] & ~E_DIRTY);
+		entry_unlock(di, at + k, err || pinned ? vals[k] : vals[k] & ~E_DIRTY);
 	return err ? err : (long)n;
 #endif
 }

@@ -156,6 +156,10 @@ struct meta {
 #define META_FSCK 0x4
 int meta_open(struct meta *m, const char *path, unsigned flags);
 void meta_close(struct meta *m);
+/* At process exit, instead of meta_close: mark the pool clean and keep
+ * tx_lock held for good, so no transaction commits after the mark;
+ * nothing is released (other threads may still be running). */
+void meta_seal_for_exit(struct meta *m);
 int meta_mkfs(const char *path, uint64_t size, unsigned force);
 #define UDAX_MIN_POOL (4ull << 20)
 void meta_problem(struct meta *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -313,6 +313,15 @@ fail:
 	return err;
 }
 
+void meta_seal_for_exit(struct meta *m)
+{
+	/* never released: no transaction may start after the clean mark,
+	 * and the process is ending */
+	pthread_mutex_lock(&m->tx_lock);
+	if (m->opened && !m->rdonly)
+		write_mount_rec(m, STATE_CLEAN, 0);
+}
+
 void meta_close(struct meta *m)
 {
 	/* Only a volume that opened completely can be marked clean: a

@@ -380,32 +380,32 @@ PRELOAD_EXPORT int flock(int fd, int op)
 
 PRELOAD_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
-	return ON_FD(fd, REAL(read)(fd, buf, n), udax_read(fs, pf->ufd, buf, n));
+	return ON_FD(fd, KBUF(buf, n, KB_OUT, REAL(read)(fd, buf, n)), udax_read(fs, pf->ufd, buf, n));
 }
 
 PRELOAD_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-	return ON_FD(fd, REAL(write)(fd, buf, n), udax_write(fs, pf->ufd, buf, n));
+	return ON_FD(fd, KBUF(buf, n, KB_IN, REAL(write)(fd, buf, n)), udax_write(fs, pf->ufd, buf, n));
 }
 
 PRELOAD_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
-	return ON_FD(fd, REAL(pread)(fd, buf, n, off), udax_pread(fs, pf->ufd, buf, n, off));
+	return ON_FD(fd, KBUF(buf, n, KB_OUT, REAL(pread)(fd, buf, n, off)), udax_pread(fs, pf->ufd, buf, n, off));
 }
 
 PRELOAD_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
 {
-	return ON_FD(fd, REAL(pread64)(fd, buf, n, off), udax_pread(fs, pf->ufd, buf, n, off));
+	return ON_FD(fd, KBUF(buf, n, KB_OUT, REAL(pread64)(fd, buf, n, off)), udax_pread(fs, pf->ufd, buf, n, off));
 }
 
 PRELOAD_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-	return ON_FD(fd, REAL(pwrite)(fd, buf, n, off), udax_pwrite(fs, pf->ufd, buf, n, off));
+	return ON_FD(fd, KBUF(buf, n, KB_IN, REAL(pwrite)(fd, buf, n, off)), udax_pwrite(fs, pf->ufd, buf, n, off));
 }
 
 PRELOAD_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
-	return ON_FD(fd, REAL(pwrite64)(fd, buf, n, off), udax_pwrite(fs, pf->ufd, buf, n, off));
+	return ON_FD(fd, KBUF(buf, n, KB_IN, REAL(pwrite64)(fd, buf, n, off)), udax_pwrite(fs, pf->ufd, buf, n, off));
 }
 
 /* Vectored I/O at @off (or, off < 0, at the descriptor's offset, which
@@ -464,18 +464,18 @@ static ssize_t vec_io(udax_fs *fs, struct pfile *pf, const struct iovec *iov, in
 
 PRELOAD_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-	return ON_FD(fd, REAL(readv)(fd, iov, cnt), vec_io(fs, pf, iov, cnt, -1, 0));
+	return ON_FD(fd, KBUFV(iov, cnt, KB_OUT, REAL(readv)(fd, iov, cnt)), vec_io(fs, pf, iov, cnt, -1, 0));
 }
 
 PRELOAD_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	return ON_FD(fd, REAL(writev)(fd, iov, cnt), vec_io(fs, pf, iov, cnt, -1, 1));
+	return ON_FD(fd, KBUFV(iov, cnt, KB_IN, REAL(writev)(fd, iov, cnt)), vec_io(fs, pf, iov, cnt, -1, 1));
 }
 
 #define PVEC(name, wr)                                                         \
 	PRELOAD_EXPORT ssize_t name(int fd, const struct iovec *iov, int cnt, off_t off) \
 	{                                                                      \
-		return ON_FD(fd, REAL(name)(fd, iov, cnt, off),                \
+		return ON_FD(fd, KBUFV(iov, cnt, wr ? KB_IN : KB_OUT, REAL(name)(fd, iov, cnt, off)), \
 		             off < 0 ? -EINVAL : vec_io(fs, pf, iov, cnt, off, wr)); \
 	}
 PVEC(preadv, 0)
@@ -488,7 +488,7 @@ PVEC(pwritev64, 1)
 #define PVEC2(name, wr)                                                        \
 	PRELOAD_EXPORT ssize_t name(int fd, const struct iovec *iov, int cnt, off_t off, int fl) \
 	{                                                                      \
-		return ON_FD(fd, REAL(name)(fd, iov, cnt, off, fl),            \
+		return ON_FD(fd, KBUFV(iov, cnt, wr ? KB_IN : KB_OUT, REAL(name)(fd, iov, cnt, off, fl)), \
 		             vec2(fs, pf, iov, cnt, off, fl, wr));             \
 	}
 

@@ -70,6 +70,25 @@ static struct pmap **map_overlap(const void *a, size_t len)
 	return NULL;
 }
 
+int pl_maps_clip(const void *a, size_t len, struct kseg *out, int max)
+{
+	const char *s = a, *e = s + len;
+	int n = 0;
+
+	if (!atomic_load(&nmaps) || len == 0 || e < s)
+		return 0;
+	pthread_mutex_lock(&map_lock);
+	for (struct pmap *m = maps; m && n < max; m = m->next) {
+		if (m->addr < e && s < m->addr + m->len) {
+			char *lo = s > m->addr ? (char *)s : m->addr;
+			char *hi = e < m->addr + m->len ? (char *)e : m->addr + m->len;
+			out[n++] = (struct kseg){ lo, (size_t)(hi - lo) };
+		}
+	}
+	pthread_mutex_unlock(&map_lock);
+	return n;
+}
+
 static int map_flags_ok(int flags)
 {
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {

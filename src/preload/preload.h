@@ -134,6 +134,56 @@ int pl_flock(struct pfile *pf, int op);
 void pl_flock_release(struct pfile *pf);
 int pl_fcntl_lock(struct pfile *pf, int cmd, struct flock *fl);
 
+/* ---- maps.c ---- */
+struct kseg {
+	char *addr;
+	size_t len;
+};
+/* The parts of [a, a + len) that lie in udax mappings, up to @max of
+ * them into @out; returns how many.  With no udax mapping at all it
+ * returns 0 at once, without taking a lock. */
+int pl_maps_clip(const void *a, size_t len, struct kseg *out, int max);
+
+/* ---- kbuf.c: buffers handed to the kernel ---- */
+/* The kernel cannot take udax's faults: a buffer in a udax mapping must
+ * be pinned (udax_pin) around a system call that reads it (KB_IN: the
+ * kernel reads the buffer, as write/send do) or stores into it (KB_OUT:
+ * read/recv).  kb_add* pin the parts of a buffer that lie in udax
+ * mappings (nothing, cheaply, when there are none); kb_done unpins them
+ * and leaves errno alone. */
+enum { KB_IN = 0, KB_OUT = 1 };
+struct kbuf {
+	int n, cap;
+	struct kseg *seg;
+	struct kseg inl[8];
+};
+void kb_init(struct kbuf *kb);
+void kb_add(struct kbuf *kb, const void *buf, size_t len, int out);
+struct iovec;
+void kb_addv(struct kbuf *kb, const struct iovec *iov, int cnt, int out);
+void kb_done(struct kbuf *kb);
+
+/* @call with the buffers named by @setup (kb_add* calls on `_kb`)
+ * pinned.  When the kernel only reads them (!@out) and still reports
+ * EFAULT, nothing was transferred (a zero page a pin had mapped was
+ * replaced meanwhile, udax_pin's documented limit): pin again and
+ * retry, twice at most. */
+#define KB_CALL(out, setup, call)                                              \
+	({                                                                     \
+		struct kbuf _kb;                                               \
+		__typeof__(call) _kr;                                          \
+		int _ktry = 0;                                                 \
+		do {                                                           \
+			kb_init(&_kb);                                         \
+			setup;                                                 \
+			_kr = (call);                                          \
+			kb_done(&_kb);                                         \
+		} while (_kr < 0 && errno == EFAULT && !(out) && _kb.n && ++_ktry < 3); \
+		_kr;                                                           \
+	})
+#define KBUF(buf, len, out, call) KB_CALL(out, kb_add(&_kb, buf, len, out), call)
+#define KBUFV(iov, cnt, out, call) KB_CALL(out, kb_addv(&_kb, iov, cnt, out), call)
+
 /* ---- dirs.c ---- */
 int pl_is_dirstream(void *d);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/exit.h"
 #include "preload/preload.h"
 
 __thread int in_udax;
@@ -130,7 +131,9 @@ void pl_warn_once(const char *what, const char *fmt, ...)
  * and C++ static destructors.  Streams are flushed first: glibc flushes
  * them only after every destructor, when the pool would be gone.  The
  * mount then stays "gone" (EIO), so nothing can mount the pool again
- * on the way out. */
+ * on the way out.  Other threads may still be loading and storing
+ * through mappings: udax_unmount_for_exit flushes and commits
+ * everything but unmaps nothing, and their faults wait for the end. */
 __attribute__((destructor)) static void unmount_at_exit(void)
 {
 	if (!atomic_load(&the_fs) || mount_pid != getpid())
@@ -143,7 +146,7 @@ __attribute__((destructor)) static void unmount_at_exit(void)
 	pthread_mutex_unlock(&mount_lock);
 	if (fs) {
 		in_udax++;
-		int err = udax_unmount(fs);
+		int err = udax_unmount_for_exit(fs);
 		in_udax--;
 		if (err)
 			dprintf(STDERR_FILENO, "udax-preload: unmount: %s\n", strerror(-err));

@@ -91,12 +91,15 @@ void vm_note_mapped(struct window *w, char *addr, size_t len)
 	pthread_mutex_unlock(&ring_lock);
 }
 
-/* Zap the oldest quarter of the recorded ranges; returns how many. */
+/* Zap the oldest quarter of the recorded ranges; returns how many.
+ * A range pinned for the kernel (pin.c) is not zapped: it goes back to
+ * the end of the ring. */
 static long evict_oldest(void)
 {
 	long n = 0;
 
 	pthread_mutex_lock(&ring_lock);
+	vm_pin_read_lock();
 	size_t k = ring_len / 4 + 1;
 	for (; k && ring_len; k--) {
 		struct mapped m = ring[ring_head];
@@ -104,12 +107,18 @@ static long evict_oldest(void)
 		ring_len--;
 		struct window *w = vm_find(m.addr, m.len);
 		if (w && w->id == m.window && w->shared) {
-			vm_zap(m.addr, m.len);
-			n++;
+			if (vm_pinned(m.addr, m.len)) {
+				ring[(ring_head + ring_len) % RING] = m;
+				ring_len++;
+			} else {
+				vm_zap(m.addr, m.len);
+				n++;
+			}
 		}
 		if (w)
 			vm_put(w);
 	}
+	vm_pin_read_unlock();
 	pthread_mutex_unlock(&ring_lock);
 	return n;
 }

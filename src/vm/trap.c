@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -77,6 +78,11 @@ __asm__(".text\n"
         "	movl $1, %eax\n"
         "	ret\n");
 static _Thread_local volatile int copy_armed;
+
+/* vm_freeze(): set once, at process exit; faults then wait for the end */
+static _Atomic int frozen;
+static _Atomic pid_t frozen_by;
+static _Atomic long in_fault;
 static _Thread_local void *volatile copy_fault_addr;
 static _Thread_local volatile int copy_efault;
 
@@ -171,7 +177,20 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
 		return;
 	}
 #endif
+	if (vm_fault_enter()) {
+		/* the exiting thread itself, after the exit-time unmount */
+		vm_put(w);
+		static const char msg[] = "udax: page fault on a udax mapping after the pool was "
+		                          "unmounted at exit: SIGBUS\n";
+		if (write(2, msg, sizeof(msg) - 1) < 0) {
+			/* nothing more to say */
+		}
+		raise_sigbus(addr);
+		errno = saved;
+		return;
+	}
 	int r = w->fault(w, addr, is_write(ctx));
+	vm_fault_exit();
 	vm_put(w);
 	if (r == VM_SEGV) {
 		chain(sig, si, ctx);
@@ -262,13 +281,53 @@ size_t vm_copy(void *dst, const void *src, size_t n, int user, vm_copy_fn copy, 
 	return done;
 }
 
+int vm_probe(const void *addr, int write)
+{
+	copy_armed = 1;
+	int r = write ? udax_probe_write((void *)addr) : udax_probe_read(addr);
+	copy_armed = 0;
+	return r;
+}
+
+int vm_fault_enter(void)
+{
+	atomic_fetch_add(&in_fault, 1);
+	if (!atomic_load(&frozen))
+		return 0;
+	atomic_fetch_sub(&in_fault, 1);
+	if ((pid_t)syscall(SYS_gettid) == atomic_load(&frozen_by))
+		return -1;
+	for (;;)
+		pause();        /* until exit_group ends the process */
+}
+
+void vm_fault_exit(void)
+{
+	atomic_fetch_sub(&in_fault, 1);
+}
+
+void vm_freeze(void)
+{
+	atomic_store(&frozen_by, (pid_t)syscall(SYS_gettid));
+	atomic_store(&frozen, 1);
+	/* faults already running finish (bounded: one stuck on something
+	 * else must not hang the exit) */
+	for (int i = 0; atomic_load(&in_fault) && i < 40000; i++)
+		usleep(50);
+}
+
 int vm_prefault(const void *addr, int write)
 {
 	struct window *w = vm_find(addr, 1);
 
 	if (!w)
 		return -EFAULT;
+	if (vm_fault_enter()) {
+		vm_put(w);
+		return -EFAULT;
+	}
 	int r = w->fault(w, (char *)((uintptr_t)addr & ~(uintptr_t)4095), write);
+	vm_fault_exit();
 	vm_put(w);
 	return r == 0 ? 0 : -EFAULT;
 }

@@ -96,6 +96,30 @@ size_t vm_copy(void *dst, const void *src, size_t n, int user, vm_copy_fn copy, 
 /* Bring in the page at @addr for reading or writing; 0 or -EFAULT. */
 int vm_prefault(const void *addr, int write);
 
+/* Touch the page at @addr for reading or writing (a write leaves its
+ * contents as they are) without serving a fault: 0 if the access went
+ * through, 1 if the page is not present with that access. */
+int vm_probe(const void *addr, int write);
+
+/* pin.c: ranges pinned for the kernel (udax_pin).  Eviction and
+ * writeback hold the read lock across vm_pinned() and the page-table
+ * change that follows; see pin.c. */
+int vm_pin_add(const void *addr, size_t len);
+int vm_pin_del(const void *addr, size_t len);    /* -EINVAL: no such pin */
+void vm_pin_read_lock(void);
+void vm_pin_read_unlock(void);
+int vm_pinned(const void *addr, size_t len);     /* does any pin meet the range? */
+
+/* Process exit without teardown (the interposer's exit-time unmount):
+ * after vm_freeze() a fault in any other thread waits until the process
+ * is gone, and one in the calling thread raises SIGBUS with a message;
+ * faults already running are waited for.  Whoever serves a fault
+ * outside the SIGSEGV handler brackets it with vm_fault_enter (0, or -1
+ * in the frozen calling thread: give up) and vm_fault_exit. */
+void vm_freeze(void);
+int vm_fault_enter(void);
+void vm_fault_exit(void);
+
 /* Install the SIGSEGV handler (once per process). */
 int vm_trap_init(void);
 
