@@ -19,7 +19,6 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -108,6 +107,80 @@ static void raise_sigbus(void *addr)
 		raise(SIGBUS);
 }
 
+/* ---- a message without stdio (the handler may interrupt it) ---- */
+
+static size_t put_str(char *b, size_t at, size_t cap, const char *s)
+{
+	while (*s && at < cap)
+		b[at++] = *s++;
+	return at;
+}
+
+static size_t put_hex(char *b, size_t at, size_t cap, uintptr_t v)
+{
+	char d[2 * sizeof(v)];
+	int n = 0;
+	do {
+		d[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	at = put_str(b, at, cap, "0x");
+	while (n && at < cap)
+		b[at++] = d[--n];
+	return at;
+}
+
+static size_t put_dec(char *b, size_t at, size_t cap, unsigned v)
+{
+	char d[12];
+	int n = 0;
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n && at < cap)
+		b[at++] = d[--n];
+	return at;
+}
+
+/* strerror() may allocate (locales) and is not async-signal-safe: the
+ * errors a fault can return, by hand. */
+static const char *errname(int e)
+{
+	switch (e) {
+	case ENOMEM: return "out of memory (ENOMEM)";
+	case ENOSPC: return "no space left on the pool (ENOSPC)";
+	case EIO: return "input/output error (EIO)";
+	case E2BIG: return "transaction too large (E2BIG)";
+	case EUCLEAN: return "structure needs cleaning (EUCLEAN)";
+	case EROFS: return "read-only file system (EROFS)";
+	case EFAULT: return "bad address (EFAULT)";
+	case EINVAL: return "invalid argument (EINVAL)";
+	case EAGAIN: return "resource temporarily unavailable (EAGAIN)";
+	case EEXIST: return "file exists (EEXIST)";
+	default: return NULL;
+	}
+}
+
+static void report_failure(const void *addr, int e)
+{
+	char msg[128];
+	size_t n = put_str(msg, 0, sizeof(msg), "udax: cannot serve a page fault at ");
+	n = put_hex(msg, n, sizeof(msg), (uintptr_t)addr);
+	n = put_str(msg, n, sizeof(msg), ": ");
+	const char *name = errname(e);
+	if (name) {
+		n = put_str(msg, n, sizeof(msg), name);
+	} else {
+		n = put_str(msg, n, sizeof(msg), "errno ");
+		n = put_dec(msg, n, sizeof(msg), (unsigned)e);
+	}
+	n = put_str(msg, n, sizeof(msg), "\n");
+	if (write(2, msg, n) < 0) {
+		/* nothing more to say */
+	}
+}
+
 static void on_segv(int sig, siginfo_t *si, void *ctx)
 {
 	char *addr = si->si_addr;
@@ -150,12 +223,7 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
 	} else if (r == VM_SIGBUS) {
 		raise_sigbus(addr);
 	} else if (r < 0) {
-		char msg[160];
-		int n = snprintf(msg, sizeof(msg), "udax: cannot serve a page fault at %p: %s\n",
-		                 (void *)addr, strerror(-r));
-		if (write(2, msg, (size_t)n) < 0) {
-			/* nothing more to say */
-		}
+		report_failure(addr, -r);
 		raise_sigbus(addr);
 	}
 	errno = saved;
@@ -169,6 +237,10 @@ static void install(void)
 	sa.sa_sigaction = on_segv;
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
+	/* What the fault path must not compute itself: the VMA budget
+	 * (sysctl, environment) and a first count of the mappings. */
+	vm_map_budget();
+	vm_map_count();
 	if (sigaction(SIGSEGV, &sa, &old_segv) < 0)
 		trap_err = -errno;
 }
