@@ -61,7 +61,8 @@ static int xmap_reserve(struct xmap *xm, uint32_t n)
 	if (!p)
 		return -ENOMEM;
 	pthread_rwlock_wrlock(&xm->lock);  /* lookups follow xm->leaf */
-	memcpy(p, old, xm->n * sizeof(*p));
+	if (xm->n)
+		memcpy(p, old, xm->n * sizeof(*p));
 	uint32_t oldcap = xm->cap;
 	xm->leaf = p;
 	xm->cap = cap;

@@ -44,7 +44,7 @@ static _Thread_local sigjmp_buf *copy_jmp;
 int udax_probe_read(const void *p);
 int udax_probe_write(void *p);
 extern const char udax_probe_read_insn[], udax_probe_write_insn[], udax_probe_fixup[];
-__asm__(".text\n"
+__asm__(".pushsection .text\n"
         ".globl udax_probe_read\n.type udax_probe_read,@function\n"
         "udax_probe_read:\n"
         "	xorl %eax, %eax\n"
@@ -62,7 +62,8 @@ __asm__(".text\n"
         ".globl udax_probe_fixup\n"
         "udax_probe_fixup:\n"
         "	movl $1, %eax\n"
-        "	ret\n");
+        "	ret\n"
+        ".popsection\n");
 static _Thread_local volatile int copy_armed;
 static _Thread_local void *volatile copy_fault_addr;
 static _Thread_local volatile int copy_efault;
