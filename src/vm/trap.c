@@ -13,7 +13,54 @@
  *
  * Inside vm_copy() a per-thread jump buffer is armed: any fault there
  * jumps back out of the handler at once, because the copying thread
- * holds udax locks that the fault path might need.
+ * holds udax locks that the fault path might need. *
+ * ASYNC-SIGNAL SAFETY.  The handler may run on a small alternate stack,
+ * inside an application's own signal handler, having interrupted malloc
+ * or stdio (DESIGN.md).  So nothing on the fault path
+ *   - allocates from malloc: the transaction state lives in struct meta
+ *     (meta/journal.c), undo records in the transaction's arena, extent
+ *     scratch arrays in meta; extent leaves, leaf-pointer arrays and
+ *     radix-tree nodes come from salloc (util/salloc.c: size classes
+ *     over mmap, a system call);
+ *   - uses stdio, getenv, snprintf or strerror: vm_trap_init() computes
+ *     the VMA budget and the first map count before any window exists,
+ *     vm/pte.c reads /proc/self/maps with open/read, and the message
+ *     below is formatted by hand;
+ *   - needs more than 2 KiB of stack beyond the kernel's signal frame
+ *     (THE STACK BUDGET).  Measured by tests/test_sigsafe.c, which fills
+ *     an 8 KiB sigaltstack with a pattern, takes every kind of fault
+ *     (read/write hole, clean block, PMD, PMD zero page, private) and
+ *     counts untouched bytes: 872 bytes at -O2 and 1188 at -O0 (gcc 12,
+ *     x86-64).  Before, an allocating fault took 22080 bytes (the
+ *     21 KB struct tx was on the stack) and a read of a hole 3744 (stdio
+ *     reading /proc).  The kernel's frame with AVX-512 state is 3.2 KiB, so
+ *     a fault fits an 8 KiB alternate stack even when it is taken in
+ *     another handler running on that stack (7408 of 8192 bytes used).
+ *     Sanitizer builds use several times more (8.9 KiB under ASan).
+ *
+ * LOCKS.  The fault path does take udax's own locks: the window
+ * registry, di->inval, entry locks (futex sleeps), di->tree_lock,
+ * di->rmap_lock, xm->lock, meta->tx_lock, salloc's class locks, the VMA
+ * eviction ring, the shadow backend's lock (test pools).  glibc's
+ * mutexes and rwlocks are futex words that never allocate, and no
+ * application code ever holds one of these, so a fault from a handler
+ * that interrupted the application anywhere (malloc and stdio
+ * included), or from another thread, waits at most for another thread
+ * to finish a udax operation.  The case left is a signal that
+ * interrupts udax code *in the same thread while it holds one of these
+ * locks* (udax_pwrite under tx_lock, munmap under the registry lock, a
+ * salloc call) and whose handler then touches a udax mapping: it
+ * deadlocks on that lock, exactly as that handler calling the udax
+ * function itself would.  That is a documented limit, not fixed:
+ * blocking signals across every udax critical section costs two
+ * sigprocmask system calls each, and udax's read/write path makes no
+ * system call today.  A handler that may interrupt udax calls in its
+ * own thread must not touch udax mappings (or must block its signal
+ * around those calls).  The copies of vm_copy() are not affected: their
+ * faults never reach a lock (the probe fixup and the jump below).
+ * _Thread_local variables here are in the initial TLS block when udax
+ * is linked in or preloaded; a library dlopen()ed later gets dynamic
+ * TLS, whose first use in a thread may allocate.
  */
 #include <errno.h>
 #include <pthread.h>
