@@ -156,7 +156,7 @@ static size_t alt_used(void)
 /* ---- the file and the faults ---- */
 
 #define MB (1u << 20)
-#define FILE_SIZE (32u * MB)
+#define FILE_SIZE (48u * MB)
 
 struct setup {
 	const char *pool;
@@ -367,6 +367,9 @@ static void test_faults_from_handler_on_altstack(void)
 
 #define NPAGES 4000u                /* hole pages, one allocating fault each */
 #define FIRST_PAGE 2048u            /* from 8 MiB on: all hole */
+/* Every other page: each fault adds an extent of its own, so faults
+ * also fill leaves, add new ones and grow the leaf array. */
+#define PAGE_OF(k) ((size_t)(FIRST_PAGE + 2 * (k)))
 #define RUN_NS (3ull * 1000000000)  /* at most this long */
 static _Atomic unsigned next_page, served;
 static _Atomic int stop_malloc, malloc_done;
@@ -377,7 +380,7 @@ static void on_timer(int sig)
 	if (k >= NPAGES)
 		return;
 	in_sig = 1;
-	S.p[(size_t)(FIRST_PAGE + k) * 4096 + (k % 4000)] = (char)(k | 1);
+	S.p[PAGE_OF(k) * 4096 + (k % 4000)] = (char)(k | 1);
 	in_sig = 0;
 	atomic_fetch_add(&served, 1);
 }
@@ -457,11 +460,13 @@ static void child_malloc_timer(void *arg)
 	}
 	pthread_join(t, NULL);
 	unsigned n = atomic_load(&served);
-	printf("    %u allocating faults served from a handler interrupting malloc/free\n", n);
+	struct inode *ip = fd_get(S.fs, S.fd)->ip;
+	printf("    %u allocating faults served from a handler interrupting malloc/free; "
+	       "%llu extents in %u leaves\n", n, (unsigned long long)ip->d.nextents, ip->xm.n);
 	if (n < 100)
 		exit(8);
 	for (unsigned k = 0; k < n; k++)
-		if (S.p[(size_t)(FIRST_PAGE + k) * 4096 + (k % 4000)] != (char)(k | 1))
+		if (S.p[PAGE_OF(k) * 4096 + (k % 4000)] != (char)(k | 1))
 			exit(9);
 	long a = atomic_load(&allocs_in_sig);
 	if (!SANITIZED && a) {
