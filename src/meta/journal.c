@@ -14,6 +14,12 @@
  * step 3 finished, so a mismatching slot proves the logged transaction
  * was already checkpointed.  Replay is idempotent: a crash during
  * replay just replays again.
+ *
+ * The transaction's state (slots, saved inodes, callbacks, an arena for
+ * undo records) is struct txstate in struct meta, not the caller's
+ * struct tx: page faults run transactions in signal handlers on small
+ * stacks and must not malloc (src/vm/trap.c).  Callbacks and arena are
+ * fixed-size, with bounds derived in meta.h.
  */
 #include <assert.h>
 #include <errno.h>
