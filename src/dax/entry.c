@@ -16,6 +16,10 @@
  * that number; an unlocker changes the entry and bumps the sequence
  * under tree_lock, then wakes everyone.  So a sleeper either saw the
  * entry unlocked, or its futex_wait returns at once: no lost wake-up.
+ *
+ * Nodes come from salloc (mmap-backed size classes), never malloc: a
+ * page fault, served in a signal handler that may have interrupted
+ * malloc, creates nodes when it locks an empty slot.
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,6 +31,7 @@
 #include <unistd.h>
 
 #include "dax/dax.h"
+#include "util/salloc.h"
 #include "util/sched.h"
 
 #define RBITS 6
@@ -40,6 +45,16 @@ struct rnode {
 		struct rnode *child[RSLOTS];
 	} u;
 };
+
+static struct rnode *node_new(void)
+{
+	return salloc(sizeof(struct rnode));   /* zeroed */
+}
+
+static void node_free(struct rnode *n)
+{
+	sfree(n, sizeof(*n));
+}
 
 #define NWAITQ 256
 static struct waitq {
@@ -86,7 +101,7 @@ static void free_node(struct rnode *n, int level)
 		for (unsigned i = 0; i < RSLOTS; i++)
 			if (n->present & (1ull << i))
 				free_node(n->u.child[i], level - 1);
-	free(n);
+	node_free(n);
 }
 
 void dax_inode_free(void *p)
@@ -120,13 +135,13 @@ static uint64_t tree_get(struct dax_inode *di, uint64_t index)
 static int tree_grow(struct dax_inode *di, uint64_t index)
 {
 	if (!di->root) {
-		di->root = calloc(1, sizeof(*di->root));
+		di->root = node_new();
 		if (!di->root)
 			return -ENOMEM;
 		di->height = 1;
 	}
 	while (di->height * RBITS < 64 && index >> (di->height * RBITS)) {
-		struct rnode *r = calloc(1, sizeof(*r));
+		struct rnode *r = node_new();
 		if (!r)
 			return -ENOMEM;
 		r->u.child[0] = di->root;
@@ -159,7 +174,7 @@ static int tree_set(struct dax_inode *di, uint64_t index, uint64_t val)
 		if (!(n->present & (1ull << s))) {
 			if (!val)
 				return 0;
-			struct rnode *c = calloc(1, sizeof(*c));
+			struct rnode *c = node_new();
 			if (!c)
 				return -ENOMEM;
 			n->u.child[s] = c;
@@ -179,12 +194,12 @@ static int tree_set(struct dax_inode *di, uint64_t index, uint64_t val)
 		uint64_t b = 1ull << slot[level];
 		p->dirty = c->dirty ? p->dirty | b : p->dirty & ~b;
 		if (!c->present) {
-			free(c);
+			node_free(c);
 			p->present &= ~b;
 		}
 	}
 	if (!di->root->present) {
-		free(di->root);
+		node_free(di->root);
 		di->root = NULL;
 		di->height = 0;
 	}

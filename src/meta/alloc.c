@@ -200,7 +200,6 @@ static void undo_alloc(struct meta *m, void *arg, int committed)
 
 	if (!committed)
 		set_range(m, u->s, u->len, 0);
-	free(u);
 }
 
 int64_t alloc_blocks(struct tx *tx, uint64_t want, uint64_t goal,
@@ -215,19 +214,17 @@ int64_t alloc_blocks(struct tx *tx, uint64_t want, uint64_t goal,
 	if (s == UINT64_MAX)
 		return -ENOSPC;
 	uint64_t len = free_run(m, s, want);
-	u = malloc(sizeof(*u));
+	u = tx_alloc(tx, sizeof(*u));   /* no malloc: page faults allocate */
 	if (!u)
-		return -ENOMEM;
+		return tx->err;
 	int err = tx_mark(tx, s, len, 1);
-	if (err) {
-		free(u);
+	if (err)
 		return err;
-	}
 	set_range(m, s, len, 1);
 	u->s = s;
 	u->len = len;
 	if (tx_defer(tx, undo_alloc, u) < 0)
-		return -ENOMEM;
+		return tx->err;
 	*pblk = s;
 	return (int64_t)len;
 }
@@ -238,7 +235,6 @@ static void release_freed(struct meta *m, void *arg, int committed)
 
 	if (committed)
 		set_range(m, u->s, u->len, 0);
-	free(u);
 }
 
 int free_blocks(struct tx *tx, uint64_t pblk, uint64_t len)
@@ -248,14 +244,12 @@ int free_blocks(struct tx *tx, uint64_t pblk, uint64_t len)
 
 	if (pblk < m->sb.data_start || pblk + len > m->sb.nblocks || pblk + len < pblk)
 		return -EUCLEAN;
-	u = malloc(sizeof(*u));
+	u = tx_alloc(tx, sizeof(*u));
 	if (!u)
-		return -ENOMEM;
+		return tx->err;
 	int err = tx_mark(tx, pblk, len, 0);
-	if (err) {
-		free(u);
+	if (err)
 		return err;
-	}
 	u->s = pblk;
 	u->len = len;
 	return tx_defer(tx, release_freed, u);

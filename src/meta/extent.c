@@ -14,19 +14,38 @@
  * leaves plus the predecessor whose next pointer moved.  Removal works
  * from the end of the range in bounded steps so that each step fits in
  * one journal transaction.
+ *
+ * Page faults insert extents (hole.c) from a signal handler, so no path
+ * of xmap_insert calls malloc: leaves and the leaf-pointer array come
+ * from salloc (mmap-backed), the flat arrays an edit works on are
+ * meta's scratch (tx_lock), and the undo records live in the
+ * transaction (tx_alloc).  Only a removal spanning more than two leaves
+ * may grow the scratch with malloc; faults never remove.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "media/crc32c.h"
 #include "meta/meta.h"
+#include "util/salloc.h"
+
+static struct xleaf *leaf_new(void)
+{
+	return salloc(sizeof(struct xleaf));
+}
+
+static void leaf_free(struct xleaf *x)
+{
+	sfree(x, sizeof(*x));
+}
 
 void xmap_free(struct xmap *xm)
 {
 	for (uint32_t i = 0; i < xm->n; i++)
-		free(xm->leaf[i]);
-	free(xm->leaf);
+		leaf_free(xm->leaf[i]);
+	sfree(xm->leaf, xm->cap * sizeof(*xm->leaf));
 	xm->leaf = NULL;
 	xm->n = xm->cap = 0;
 }
@@ -38,14 +57,18 @@ static int xmap_reserve(struct xmap *xm, uint32_t n)
 	uint32_t cap = xm->cap ? xm->cap : 4;
 	while (cap < n)
 		cap *= 2;
-	pthread_rwlock_wrlock(&xm->lock);  /* realloc may move the array */
-	void *p = realloc(xm->leaf, cap * sizeof(*xm->leaf));
-	if (p) {
-		xm->leaf = p;
-		xm->cap = cap;
-	}
+	struct xleaf **p = salloc(cap * sizeof(*p)), **old = xm->leaf;
+	if (!p)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&xm->lock);  /* lookups follow xm->leaf */
+	if (xm->n)
+		memcpy(p, old, xm->n * sizeof(*p));
+	uint32_t oldcap = xm->cap;
+	xm->leaf = p;
+	xm->cap = cap;
 	pthread_rwlock_unlock(&xm->lock);
-	return p ? 0 : -ENOMEM;
+	sfree(old, oldcap * sizeof(*old));
+	return 0;
 }
 
 static int leaf_valid(struct meta *m, const struct dleaf *l, uint64_t owner,
@@ -82,7 +105,7 @@ int xmap_load(struct meta *m, struct inode *ip)
 		l = meta_block(m, blk);
 		if (!leaf_valid(m, l, ip->ino, &prev_end) || xmap_reserve(xm, xm->n + 1) < 0)
 			goto bad;
-		struct xleaf *x = malloc(sizeof(*x));
+		struct xleaf *x = leaf_new();
 		if (!x)
 			goto bad;
 		x->blk = blk;
@@ -183,6 +206,7 @@ uint64_t xmap_end(struct xmap *xm)
 
 /* ---- replacing a run of leaves ---- */
 
+/* In the transaction's arena (tx_alloc), with its two arrays. */
 struct xedit {
 	struct inode *ip;
 	uint32_t at, nold, nnew;
@@ -201,7 +225,7 @@ static void xedit_done(struct meta *m, void *arg, int committed)
 			for (uint32_t q = 0; q < ed->nnew; q++)
 				reused |= ed->new[q] == ed->old[k];
 			if (!reused)
-				free(ed->old[k]);
+				leaf_free(ed->old[k]);
 		}
 	} else {
 		/* put the old leaves back where the new ones are */
@@ -210,7 +234,7 @@ static void xedit_done(struct meta *m, void *arg, int committed)
 			for (uint32_t k = 0; k < ed->nold; k++)
 				kept |= ed->new[q] == ed->old[k];
 			if (!kept)
-				free(ed->new[q]);
+				leaf_free(ed->new[q]);
 		}
 		pthread_rwlock_wrlock(&xm->lock);
 		memmove(&xm->leaf[ed->at + ed->nold], &xm->leaf[ed->at + ed->nnew],
@@ -219,9 +243,6 @@ static void xedit_done(struct meta *m, void *arg, int committed)
 		xm->n = xm->n - ed->nnew + ed->nold;
 		pthread_rwlock_unlock(&xm->lock);
 	}
-	free(ed->old);
-	free(ed->new);
-	free(ed);
 }
 
 static void write_leaf(struct tx *tx, struct xleaf *x, uint64_t owner)
@@ -260,13 +281,14 @@ static int relink_prev(struct tx *tx, struct inode *ip, uint32_t at, uint64_t fi
 	return 0;
 }
 
-/* Build the new leaves for @ext[0..n) reusing @old blocks; NULL on failure. */
+/* Build the new leaves for @ext[0..n) reusing @old blocks; NULL on
+ * failure.  The array is in the transaction's arena. */
 static struct xleaf **pack_leaves(struct tx *tx, struct xleaf **old, uint32_t nold,
                                   const struct dextent *ext, uint32_t n,
                                   uint32_t *nnew, uint64_t tail_next)
 {
 	uint32_t m = (n + LEAF_CAP - 1) / LEAF_CAP;
-	struct xleaf **nw = calloc(m ? m : 1, sizeof(*nw));
+	struct xleaf **nw = tx_alloc(tx, (m ? m : 1) * sizeof(*nw));
 
 	if (!nw)
 		return NULL;
@@ -280,7 +302,7 @@ static struct xleaf **pack_leaves(struct tx *tx, struct xleaf **old, uint32_t no
 			if (alloc_blocks(tx, 1, goal, 0, &blk) < 1)
 				goto fail;
 		}
-		nw[t] = malloc(sizeof(struct xleaf));
+		nw[t] = leaf_new();
 		if (!nw[t])
 			goto fail;
 		nw[t]->blk = blk;
@@ -293,8 +315,7 @@ static struct xleaf **pack_leaves(struct tx *tx, struct xleaf **old, uint32_t no
 	return nw;
 fail:
 	for (uint32_t t = 0; t < m; t++)
-		free(nw[t]);
-	free(nw);
+		leaf_free(nw[t]);
 	return NULL;
 }
 
@@ -305,7 +326,7 @@ static void reuse_unchanged(struct xleaf **old, uint32_t nold, struct xleaf **nw
 		struct xleaf *o = old[t], *x = nw[t];
 		if (o->blk == x->blk && o->next == x->next && o->count == x->count &&
 		    memcmp(o->ext, x->ext, x->count * sizeof(struct dextent)) == 0) {
-			free(x);
+			leaf_free(x);
 			nw[t] = o;
 		}
 	}
@@ -321,7 +342,6 @@ static void undo_relink(struct meta *m, void *arg, int committed)
 	struct relink_undo *u = arg;
 	if (!committed)
 		u->p->next = u->next;
-	free(u);
 }
 
 static int xmap_replace(struct tx *tx, struct inode *ip, uint32_t i, uint32_t j,
@@ -330,22 +350,21 @@ static int xmap_replace(struct tx *tx, struct inode *ip, uint32_t i, uint32_t j,
 	struct xmap *xm = &ip->xm;
 	uint32_t nold = j - i, m = 0, oldcount = 0;
 	uint64_t tail_next = j < xm->n ? xm->leaf[j]->blk : 0;
-	struct xedit *ed = calloc(1, sizeof(*ed));
+	struct xedit *ed = tx_alloc(tx, sizeof(*ed));
 
-	if (!ed || xmap_reserve(xm, xm->n + (n + LEAF_CAP - 1) / LEAF_CAP) < 0)
-		goto nomem;
-	ed->old = malloc((nold ? nold : 1) * sizeof(*ed->old));
+	if (!ed)
+		return tx->err;
+	if (xmap_reserve(xm, xm->n + (n + LEAF_CAP - 1) / LEAF_CAP) < 0)
+		return -ENOMEM;
+	ed->old = tx_alloc(tx, (nold ? nold : 1) * sizeof(*ed->old));
 	if (!ed->old)
-		goto nomem;
+		return tx->err;
 	memcpy(ed->old, &xm->leaf[i], nold * sizeof(*ed->old));
 	for (uint32_t k = 0; k < nold; k++)
 		oldcount += ed->old[k]->count;
 	ed->new = pack_leaves(tx, ed->old, nold, ext, n, &m, tail_next);
-	if (!ed->new) {
-		free(ed->old);
-		free(ed);
+	if (!ed->new)
 		return tx->err ? tx->err : -ENOSPC;
-	}
 	reuse_unchanged(ed->old, nold, ed->new, m);
 	for (uint32_t k = m; k < nold; k++)
 		free_blocks(tx, ed->old[k]->blk, 1);
@@ -367,17 +386,17 @@ static int xmap_replace(struct tx *tx, struct inode *ip, uint32_t i, uint32_t j,
 	ed->nold = nold;
 	ed->nnew = m;
 	if (tx_defer(tx, xedit_done, ed) < 0)
-		return -ENOMEM;
+		return tx->err;
 
 	uint64_t first = m ? xm->leaf[i]->blk : tail_next;
 	if (i > 0 && xm->leaf[i - 1]->next != first) {
-		struct relink_undo *u = malloc(sizeof(*u));
+		struct relink_undo *u = tx_alloc(tx, sizeof(*u));
 		if (!u)
-			return -ENOMEM;
+			return tx->err;
 		u->p = xm->leaf[i - 1];
 		u->next = u->p->next;
 		if (tx_defer(tx, undo_relink, u) < 0)
-			return -ENOMEM;
+			return tx->err;
 	}
 	int err = relink_prev(tx, ip, i, first);
 	if (err)
@@ -388,21 +407,36 @@ static int xmap_replace(struct tx *tx, struct inode *ip, uint32_t i, uint32_t j,
 	d->nextents = d->nextents - oldcount + n;
 	d->nleaves = d->nleaves - nold + m;
 	return tx->err;
-nomem:
-	free(ed);
-	return -ENOMEM;
 }
 
-/* Flatten leaves [i, j) into a new array with room for @extra more. */
-static struct dextent *gather(const struct xmap *xm, uint32_t i, uint32_t j,
+/* Make meta's two scratch arrays hold @need extents each.  Only a
+ * removal spanning more than two leaves ever grows them: any insert
+ * fits XSCRATCH_MIN, so the fault path never gets here with more. */
+static int scratch_reserve(struct meta *m, uint32_t need)
+{
+	if (need <= m->xscratch_cap)
+		return 0;
+	for (int k = 0; k < 2; k++) {
+		void *p = realloc(m->xscratch[k], need * sizeof(struct dextent));
+		if (!p)
+			return -ENOMEM;
+		m->xscratch[k] = p;
+	}
+	m->xscratch_cap = need;
+	return 0;
+}
+
+/* Flatten leaves [i, j) into scratch array 0, with room for @extra more
+ * (and cut_range's array 1 as large). */
+static struct dextent *gather(struct tx *tx, const struct xmap *xm, uint32_t i, uint32_t j,
                               uint32_t extra, uint32_t *n)
 {
 	uint32_t cnt = 0;
 	for (uint32_t k = i; k < j; k++)
 		cnt += xm->leaf[k]->count;
-	struct dextent *a = malloc((cnt + extra + 1) * sizeof(*a));
-	if (!a)
+	if (scratch_reserve(tx->m, cnt + extra + 2) < 0)
 		return NULL;
+	struct dextent *a = tx->m->xscratch[0];
 	cnt = 0;
 	for (uint32_t k = i; k < j; k++) {
 		memcpy(a + cnt, xm->leaf[k]->ext, xm->leaf[k]->count * sizeof(*a));
@@ -429,16 +463,15 @@ int xmap_insert(struct tx *tx, struct inode *ip, uint64_t lblk, uint64_t pblk,
 		i = leaf_for(xm, lblk);
 		j = i + 1 < xm->n ? i + 2 : i + 1;
 	}
-	a = gather(xm, i, j, 1, &n);
+	assert(j - i <= 2);   /* so the scratch never grows here (fault path) */
+	a = gather(tx, xm, i, j, 1, &n);
 	if (!a)
 		return -ENOMEM;
 	for (pos = 0; pos < n && a[pos].lblk < lblk; pos++)
 		;
 	if ((pos > 0 && a[pos - 1].lblk + a[pos - 1].len > lblk) ||
-	    (pos < n && a[pos].lblk < lblk + len)) {
-		free(a);
+	    (pos < n && a[pos].lblk < lblk + len))
 		return -EEXIST; /* caller bug: range is not a hole */
-	}
 	memmove(a + pos + 1, a + pos, (n - pos) * sizeof(*a));
 	a[pos] = (struct dextent){ .lblk = lblk, .pblk = pblk, .len = len };
 	n++;
@@ -452,20 +485,17 @@ int xmap_insert(struct tx *tx, struct inode *ip, uint64_t lblk, uint64_t pblk,
 		memmove(a + pos, a + pos + 1, (n - pos - 1) * sizeof(*a));
 		n--;
 	}
-	int err = xmap_replace(tx, ip, i, j, a, n);
-	free(a);
-	return err;
+	return xmap_replace(tx, ip, i, j, a, n);
 }
 
-/* Cut [s, e) out of a[0..n) (room for one more), freeing the blocks. */
+/* Cut [s, e) out of a[0..n) (room for one more), freeing the blocks;
+ * works in scratch array 1 (as large as array 0, see gather). */
 static int cut_range(struct tx *tx, struct dextent *a, uint32_t *n, uint64_t s,
                      uint64_t e, uint64_t *freed)
 {
 	uint32_t out = 0, cnt = *n;
-	struct dextent *b = malloc((cnt + 2) * sizeof(*b));
+	struct dextent *b = tx->m->xscratch[1];
 
-	if (!b)
-		return -ENOMEM;
 	for (uint32_t k = 0; k < cnt; k++) {
 		struct dextent x = a[k];
 		uint64_t xe = x.lblk + x.len;
@@ -475,10 +505,8 @@ static int cut_range(struct tx *tx, struct dextent *a, uint32_t *n, uint64_t s,
 		}
 		uint64_t cs = x.lblk > s ? x.lblk : s, ce = xe < e ? xe : e;
 		int err = free_blocks(tx, x.pblk + (cs - x.lblk), ce - cs);
-		if (err) {
-			free(b);
+		if (err)
 			return err;
-		}
 		*freed += ce - cs;
 		if (x.lblk < cs)
 			b[out++] = (struct dextent){ x.lblk, x.pblk, (uint32_t)(cs - x.lblk), x.flags };
@@ -487,7 +515,6 @@ static int cut_range(struct tx *tx, struct dextent *a, uint32_t *n, uint64_t s,
 	}
 	memcpy(a, b, out * sizeof(*b));
 	*n = out;
-	free(b);
 	return 0;
 }
 
@@ -524,13 +551,12 @@ int xmap_remove(struct tx *tx, struct inode *ip, uint64_t s, uint64_t e,
 	}
 	if (seen == 0)
 		return 0;
-	struct dextent *a = gather(xm, i, j, 2, &n);
+	struct dextent *a = gather(tx, xm, i, j, 2, &n);
 	if (!a)
 		return -ENOMEM;
 	int err = cut_range(tx, a, &n, cut, e, &freed);
 	if (!err)
 		err = xmap_replace(tx, ip, i, j, a, n);
-	free(a);
 	if (err)
 		return err;
 	struct dinode *d = tx_inode(tx, ip);

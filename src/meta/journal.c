@@ -14,7 +14,14 @@
  * step 3 finished, so a mismatching slot proves the logged transaction
  * was already checkpointed.  Replay is idempotent: a crash during
  * replay just replays again.
+ *
+ * The transaction's state (slots, saved inodes, callbacks, an arena for
+ * undo records) is struct txstate in struct meta, not the caller's
+ * struct tx: page faults run transactions in signal handlers on small
+ * stacks and must not malloc (src/vm/trap.c).  Callbacks and arena are
+ * fixed-size, with bounds derived in meta.h.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,57 +33,75 @@
 void tx_begin(struct meta *m, struct tx *tx)
 {
 	pthread_mutex_lock(&m->tx_lock);
+	struct txstate *s = m->txs;
 	tx->m = m;
-	tx->n = 0;
-	tx->ninodes = 0;
-	tx->cb = NULL;
-	tx->ncb = tx->capcb = 0;
+	tx->s = s;
 	tx->err = 0;
+	s->n = 0;
+	s->ninodes = 0;
+	s->ncb = 0;
+	s->arena_used = 0;
 }
 
 void *tx_get(struct tx *tx, uint64_t blk, int copy)
 {
 	struct meta *m = tx->m;
+	struct txstate *s = tx->s;
 
-	for (uint32_t i = 0; i < tx->n; i++)
-		if (tx->home[i] == blk)
-			return tx->buf[i];
-	if (tx->n == JSLOTS) {
+	for (uint32_t i = 0; i < s->n; i++)
+		if (s->home[i] == blk)
+			return s->buf[i];
+	if (s->n == JSLOTS) {
 		if (!tx->err)
 			tx->err = -E2BIG;
 		return NULL;
 	}
-	char *b = m->txmem + (size_t)tx->n * BLK;
+	char *b = m->txmem + (size_t)s->n * BLK;
 	if (copy)
 		memcpy(b, meta_block(m, blk), BLK);
 	else
 		memset(b, 0, BLK);
-	tx->home[tx->n] = blk;
-	tx->buf[tx->n] = b;
-	tx->n++;
+	s->home[s->n] = blk;
+	s->buf[s->n] = b;
+	s->n++;
 	return b;
 }
 
 int tx_defer(struct tx *tx, tx_cb fn, void *arg)
 {
-	if (tx->ncb == tx->capcb) {
-		uint32_t cap = tx->capcb ? tx->capcb * 2 : 16;
-		void *n = realloc(tx->cb, cap * sizeof(*tx->cb));
-		if (!n) {
-			/* Run it now as an abort: the caller's change is
-			 * undone and the transaction fails. */
-			fn(tx->m, arg, 0);
-			if (!tx->err)
-				tx->err = -ENOMEM;
-			return -ENOMEM;
-		}
-		tx->cb = n;
-		tx->capcb = cap;
+	struct txstate *s = tx->s;
+
+	if (s->ncb == TX_MAXCB) {
+		/* Past the bound meta.h derives: a bug, but one the
+		 * transaction survives.  Run it now as an abort: the
+		 * caller's change is undone and the transaction fails. */
+		assert(!"tx_defer: more than TX_MAXCB callbacks");
+		fn(tx->m, arg, 0);
+		if (!tx->err)
+			tx->err = -E2BIG;
+		return -E2BIG;
 	}
-	tx->cb[tx->ncb].fn = fn;
-	tx->cb[tx->ncb].arg = arg;
-	tx->ncb++;
+	s->cb[s->ncb].fn = fn;
+	s->cb[s->ncb].arg = arg;
+	s->ncb++;
 	return 0;
+}
+
+void *tx_alloc(struct tx *tx, size_t size)
+{
+	struct txstate *s = tx->s;
+	size_t need = (size + 15) & ~(size_t)15;
+
+	if (need > TX_ARENA - s->arena_used) {
+		assert(!"tx_alloc: TX_ARENA exhausted");
+		if (!tx->err)
+			tx->err = -E2BIG;
+		return NULL;
+	}
+	void *p = s->arena + s->arena_used;
+	s->arena_used += (uint32_t)need;
+	memset(p, 0, size);
+	return p;
 }
 
 static uint64_t inode_block(struct meta *m, uint64_t ino)
@@ -86,33 +111,38 @@ static uint64_t inode_block(struct meta *m, uint64_t ino)
 
 struct dinode *tx_inode(struct tx *tx, struct inode *ip)
 {
-	for (uint32_t i = 0; i < tx->ninodes; i++)
-		if (tx->ino[i] == ip)
+	struct txstate *s = tx->s;
+
+	for (uint32_t i = 0; i < s->ninodes; i++)
+		if (s->ino[i] == ip)
 			return &ip->d;
-	if (tx->ninodes == 64 || !tx_get(tx, inode_block(tx->m, ip->ino), 1)) {
+	if (s->ninodes == 64 || !tx_get(tx, inode_block(tx->m, ip->ino), 1)) {
 		if (!tx->err)
 			tx->err = -E2BIG;
 		return NULL;
 	}
-	tx->ino[tx->ninodes] = ip;
-	tx->saved[tx->ninodes] = ip->d;
-	tx->ninodes++;
+	s->ino[s->ninodes] = ip;
+	s->saved[s->ninodes] = ip->d;
+	s->ninodes++;
 	return &ip->d;
 }
 
 static void run_callbacks(struct tx *tx, int committed)
 {
-	for (uint32_t i = tx->ncb; i-- > 0;)
-		tx->cb[i].fn(tx->m, tx->cb[i].arg, committed);
-	free(tx->cb);
-	tx->cb = NULL;
-	tx->ncb = 0;
+	struct txstate *s = tx->s;
+
+	for (uint32_t i = s->ncb; i-- > 0;)
+		s->cb[i].fn(tx->m, s->cb[i].arg, committed);
+	s->ncb = 0;
+	s->arena_used = 0;
 }
 
 void tx_abort(struct tx *tx)
 {
-	for (uint32_t i = tx->ninodes; i-- > 0;)
-		tx->ino[i]->d = tx->saved[i];
+	struct txstate *s = tx->s;
+
+	for (uint32_t i = s->ninodes; i-- > 0;)
+		s->ino[i]->d = s->saved[i];
 	run_callbacks(tx, 0);
 	atomic_store(&tx->m->xpending, 0);   /* extent maps are as before */
 	pthread_mutex_unlock(&tx->m->tx_lock);
@@ -120,8 +150,8 @@ void tx_abort(struct tx *tx)
 
 static void copy_inodes_into_buffers(struct tx *tx)
 {
-	for (uint32_t i = 0; i < tx->ninodes; i++) {
-		struct inode *ip = tx->ino[i];
+	for (uint32_t i = 0; i < tx->s->ninodes; i++) {
+		struct inode *ip = tx->s->ino[i];
 		char *b = tx_get(tx, inode_block(tx->m, ip->ino), 1);
 		struct dinode *slot = (struct dinode *)(b + ((ip->ino - 1) % INODES_PER_BLOCK) * INODE_SIZE);
 		*slot = ip->d;
@@ -135,17 +165,19 @@ static void write_journal(struct meta *m, struct tx *tx)
 	struct pmem *pm = &m->pm;
 	struct djhdr *h = (struct djhdr *)(m->txmem + (size_t)JSLOTS * BLK);
 
+	struct txstate *s = tx->s;
+
 	memset(h, 0, sizeof(*h));
-	for (uint32_t i = 0; i < tx->n; i++) {
-		seal_block(m, tx->home[i], tx->buf[i]);
-		pmem_memcpy(pm, meta_block(m, JOURNAL_START + 1 + i), tx->buf[i], BLK);
-		h->ent[i].home = tx->home[i];
-		h->ent[i].crc = crc32c(0, tx->buf[i], BLK);
+	for (uint32_t i = 0; i < s->n; i++) {
+		seal_block(m, s->home[i], s->buf[i]);
+		pmem_memcpy(pm, meta_block(m, JOURNAL_START + 1 + i), s->buf[i], BLK);
+		h->ent[i].home = s->home[i];
+		h->ent[i].crc = crc32c(0, s->buf[i], BLK);
 	}
 	pmem_drain(pm);
 	h->magic = JHDR_MAGIC;
 	h->seq = ++m->jseq;
-	h->count = tx->n;
+	h->count = s->n;
 	h->crc = crc32c(0, h, BLK);
 	pmem_memcpy(pm, meta_block(m, JOURNAL_START), h, BLK);
 	pmem_drain(pm);
@@ -172,10 +204,10 @@ int tx_commit(struct tx *tx)
 		tx_abort(tx);
 		return err;
 	}
-	if (tx->n) {
+	if (tx->s->n) {
 		write_journal(m, tx);
-		for (uint32_t i = 0; i < tx->n; i++)
-			pmem_memcpy(&m->pm, meta_block(m, tx->home[i]), tx->buf[i], BLK);
+		for (uint32_t i = 0; i < tx->s->n; i++)
+			pmem_memcpy(&m->pm, meta_block(m, tx->s->home[i]), tx->s->buf[i], BLK);
 		pmem_drain(&m->pm);
 	}
 	run_callbacks(tx, 1);

@@ -24,6 +24,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "media/layout.h"
@@ -88,16 +89,38 @@ struct inode {
 /* ---- transactions ---- */
 typedef void (*tx_cb)(struct meta *m, void *arg, int committed);
 
-struct tx {
-	struct meta *m;
+/* Callbacks one transaction may register, at most.  The largest is an
+ * unmap step (trunc.c, UNMAP_STEP = 64 extents): one free per extent
+ * cut, one per leaf dropped (at most 65: every leaf gathered holds an
+ * extent cut, plus the one it started in), one allocation for a leaf
+ * added by a split, the leaf edit and a relink: 132.  Namespace changes
+ * register under 40.  Twice the largest, checked in tx_defer(). */
+#define TX_MAXCB 256u
+/* Bytes of per-transaction records (undo state) tx_alloc() hands out:
+ * an unmap step needs about 3.3 KiB (131 block ranges of 16 bytes, one
+ * leaf edit with two arrays of up to 66 leaf pointers). */
+#define TX_ARENA 8192u
+
+/* The state of the one transaction in flight.  It lives in struct meta
+ * (tx_lock serialises transactions), not on the caller's stack: page
+ * faults run transactions on small signal stacks. */
+struct txstate {
 	uint32_t n;
+	uint32_t ninodes;
+	uint32_t ncb;
+	uint32_t arena_used;
 	uint64_t home[JSLOTS];
 	char *buf[JSLOTS];
-	uint32_t ninodes;
 	struct inode *ino[64];
 	struct dinode saved[64];
-	struct { tx_cb fn; void *arg; } *cb;
-	uint32_t ncb, capcb;
+	struct { tx_cb fn; void *arg; } cb[TX_MAXCB];
+	_Alignas(16) char arena[TX_ARENA];
+};
+
+/* A handle on it: small, so callers keep it on their stack. */
+struct tx {
+	struct meta *m;
+	struct txstate *s;        /* m->txs while the transaction runs */
 	int err;                  /* sticky: first failure */
 };
 
@@ -123,6 +146,12 @@ struct meta {
 	 * dax_lookup() in dax/fault.c. */
 	_Atomic int xpending;
 	char *txmem;              /* JSLOTS transaction buffers */
+	struct txstate *txs;      /* the transaction in flight (tx_lock) */
+	/* extent-edit scratch (tx_lock): two flat arrays of xscratch_cap
+	 * extents, sized at open for any xmap_insert (the fault path) and
+	 * grown only by removals that span more leaves (extent.c) */
+	struct dextent *xscratch[2];
+	uint32_t xscratch_cap;
 
 	/* allocator (tx_lock) */
 	uint64_t *bits;           /* one bit per block, set = used */
@@ -174,6 +203,10 @@ static inline void *meta_block(struct meta *m, uint64_t blk)
 void tx_begin(struct meta *m, struct tx *tx);   /* takes tx_lock */
 void *tx_get(struct tx *tx, uint64_t blk, int copy);
 int tx_defer(struct tx *tx, tx_cb fn, void *arg);
+/* @size bytes (16-aligned, zeroed) that live until the transaction's
+ * callbacks have run: undo records without malloc.  NULL and tx->err =
+ * -E2BIG when TX_ARENA is exhausted. */
+void *tx_alloc(struct tx *tx, size_t size);
 struct dinode *tx_inode(struct tx *tx, struct inode *ip);
 int tx_commit(struct tx *tx);                   /* drops tx_lock */
 void tx_abort(struct tx *tx);                   /* drops tx_lock */
@@ -207,6 +240,9 @@ void icache_destroy(struct meta *m);
 void inode_seal(struct dinode *d);
 
 /* extent maps (extent.c) */
+/* Scratch extents any xmap_insert needs: it edits at most two leaves
+ * (2 * LEAF_CAP extents) plus the new one; gather() asks for one more. */
+#define XSCRATCH_MIN (2u * LEAF_CAP + 8u)
 int xmap_load(struct meta *m, struct inode *ip);
 void xmap_free(struct xmap *xm);
 /* Mapping at @lblk: returns 1 and the covering extent, or 0 and the

@@ -284,7 +284,11 @@ int meta_open(struct meta *m, const char *path, unsigned flags)
 	m->ihash_n = 1024;
 	m->ihash = calloc(m->ihash_n, sizeof(*m->ihash));
 	m->txmem = aligned_alloc(64, (size_t)(JSLOTS + 1) * BLK);
-	if (!m->ihash || !m->txmem) {
+	m->txs = calloc(1, sizeof(*m->txs));
+	m->xscratch_cap = XSCRATCH_MIN;
+	m->xscratch[0] = malloc(XSCRATCH_MIN * sizeof(struct dextent));
+	m->xscratch[1] = malloc(XSCRATCH_MIN * sizeof(struct dextent));
+	if (!m->ihash || !m->txmem || !m->txs || !m->xscratch[0] || !m->xscratch[1]) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -333,6 +337,12 @@ void meta_close(struct meta *m)
 	alloc_fini(m);
 	free(m->txmem);
 	m->txmem = NULL;
+	free(m->txs);
+	m->txs = NULL;
+	free(m->xscratch[0]);
+	free(m->xscratch[1]);
+	m->xscratch[0] = m->xscratch[1] = NULL;
+	m->xscratch_cap = 0;
 	pmem_fini(&m->pm);
 	pool_close(&m->pool);
 }

@@ -17,6 +17,7 @@
  * every fence and later mount each snapshot.
  */
 #include "pmem/pmem.h"
+#include "util/salloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,7 +66,8 @@ struct shadow *shadow_create(const void *base, size_t len)
 	sh->persisted = malloc(len);
 	sh->slot_of = calloc(lines, sizeof(uint32_t));
 	sh->cap = 1024;
-	sh->pending = malloc(sh->cap * sizeof(*sh->pending));
+	/* flushes happen in page faults (signal handlers): no realloc */
+	sh->pending = salloc(sh->cap * sizeof(*sh->pending));
 	if (!sh->persisted || !sh->slot_of || !sh->pending) {
 		shadow_destroy(sh);
 		return NULL;
@@ -81,7 +83,7 @@ void shadow_destroy(struct shadow *sh)
 		return;
 	free(sh->persisted);
 	free(sh->slot_of);
-	free(sh->pending);
+	sfree(sh->pending, sh->cap * sizeof(*sh->pending));
 	free(sh);
 }
 
@@ -97,9 +99,12 @@ void shadow_flush(struct shadow *sh, const char *base, const void *addr, size_t 
 		uint32_t k = sh->slot_of[l];
 		if (!k) {
 			if (sh->npending == sh->cap) {
-				void *n = realloc(sh->pending, 2 * sh->cap * sizeof(*sh->pending));
+				size_t sz = sh->cap * sizeof(*sh->pending);
+				void *n = salloc(2 * sz);
 				if (!n)
 					abort(); /* test backend: out of memory is fatal */
+				memcpy(n, sh->pending, sz);
+				sfree(sh->pending, sz);
 				sh->pending = n;
 				sh->cap *= 2;
 			}

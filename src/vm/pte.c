@@ -13,51 +13,102 @@
  *
  * UDAX_MAP_BUDGET in the environment lowers the budget (tests use it to
  * reach the limit quickly).
+ *
+ * All of this runs in the fault path, in a signal handler: the budget
+ * (sysctl and environment) is computed once, by vm_trap_init() before
+ * any window exists, and /proc/self/maps is counted with open/read into
+ * a static buffer (a 256-byte one on the stack when another count holds
+ * it: two threads, or a fault in a signal handler that interrupted a
+ * count), not with stdio.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "vm/vm.h"
 
 static _Atomic long est_maps = -1;
-static _Atomic long budget = -1;
+static long budget = -1;
+static pthread_once_t budget_once = PTHREAD_ONCE_INIT;
 
+static long parse_long(const char *s, size_t n, long dflt)
+{
+	long v = 0;
+	size_t i = 0;
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i == n || s[i] < '0' || s[i] > '9')
+		return dflt;
+	for (; i < n && s[i] >= '0' && s[i] <= '9' && v < (1L << 40); i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+static void budget_init(void)
+{
+	long max = 65530;
+	char buf[32];
+	int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n > 0)
+			max = parse_long(buf, (size_t)n, max);
+		close(fd);
+	}
+	/* leave room for the application's own mappings */
+	long b = max - max / 16 - 256;
+	const char *env = getenv("UDAX_MAP_BUDGET");
+	if (env) {
+		long v = parse_long(env, strlen(env), 0);
+		if (v > 64 && v < b)
+			b = v;
+	}
+	budget = b;
+}
+
+/* Computed on the first call, which vm_trap_init() makes: later calls
+ * (faults) only see pthread_once's completed state. */
 long vm_map_budget(void)
 {
-	long b = atomic_load(&budget);
-	if (b < 0) {
-		long max = 65530;
-		FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
-		if (f) {
-			if (fscanf(f, "%ld", &max) != 1)
-				max = 65530;
-			fclose(f);
-		}
-		/* leave room for the application's own mappings */
-		b = max - max / 16 - 256;
-		const char *env = getenv("UDAX_MAP_BUDGET");
-		if (env && atol(env) > 64 && atol(env) < b)
-			b = atol(env);
-		atomic_store(&budget, b);
-	}
-	return b;
+	pthread_once(&budget_once, budget_init);
+	return budget;
+}
+
+static char maps_buf[16384];
+static atomic_flag maps_busy = ATOMIC_FLAG_INIT;
+
+static long count_in(int fd, char *buf, size_t size)
+{
+	long n = 0;
+	ssize_t r;
+	while ((r = read(fd, buf, size)) > 0 || (r < 0 && errno == EINTR))
+		for (ssize_t i = 0; i < r; i++)
+			n += buf[i] == '\n';
+	return n;
 }
 
 static long count_maps(void)
 {
-	FILE *f = fopen("/proc/self/maps", "r");
+	int saved = errno;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	long n = 0;
-	int c;
 
-	if (!f)
+	if (fd < 0)
 		return 0;
-	while ((c = getc_unlocked(f)) != EOF)
-		n += c == '\n';
-	fclose(f);
+	if (!atomic_flag_test_and_set(&maps_busy)) {
+		n = count_in(fd, maps_buf, sizeof(maps_buf));
+		atomic_flag_clear(&maps_busy);
+	} else {
+		char small[256];
+		n = count_in(fd, small, sizeof(small));
+	}
+	close(fd);
+	errno = saved;
 	return n;
 }
 
