@@ -31,7 +31,8 @@
  *
  * Environment: UDAX_MODEL_OPS (operations per thread, default 4000;
  * 800 under UDAX_CRASH_LIGHT), UDAX_MODEL_SEED (default 1),
- * UDAX_MODEL_MODES="entry,flush".  Threads make the run
+ * UDAX_MODEL_MODES="entry,flush", UDAX_MODEL_TRACE=<thread> (print every
+ * operation of that thread, with its offsets).  Threads make the run
  * nondeterministic: a failure prints the thread, the byte, what each
  * view shows and the thread's last operations.  Long run:
  * UDAX_MODEL_OPS=200000 build/tests/test_model.
@@ -44,9 +45,12 @@
  *                           copied byte may show the file's data, and a
  *                           never-copied byte may read zero)
  *   UDAX_MODEL_PRIV_RACE=1  test_private_race
- *   UDAX_MODEL_PMD=1        T0 and T3 fallocated as 2 MiB runs and T3's
- *                           truncation point inside its run (off: T0 and
- *                           T3 sparse, T3 truncates on a 2 MiB boundary)
+ *   UDAX_MODEL_PMD=1        T0 and T3 fallocated as 2 MiB runs, T3's
+ *                           truncation point inside its run, and runs may
+ *                           become wholly holes (2 MiB zero-page entries)
+ *                           (off: T0 and T3 sparse, T3 truncates on the
+ *                           2 MiB boundary, and the last byte of each run
+ *                           holds data punch and zero never remove)
  */
 #include "t.h"
 
@@ -67,6 +71,7 @@ enum { PWRITE_OWN, PWRITE_SHARED, MSTORE, PSTORE, PREAD, MLOAD, PLOAD, PUNCH, ZE
        FSYNC, REOPEN, TRUNC, NOPS };
 
 static int g_eof, g_priv, g_race, g_pmd;
+static int g_trace = -1;   /* UDAX_MODEL_TRACE=<thread>: print its operations */
 
 struct hist {
 	int op;
@@ -219,6 +224,19 @@ static void reopen_own(struct thr *t)
 		report(t, "reopen", 0, 0, 0);
 }
 
+/* Gate UDAX_MODEL_PMD off: the last byte of every 2 MiB run (owned by
+ * T0, T2, T3) holds data that punch and zero never reach, so no run is
+ * ever wholly a hole and no 2 MiB zero-page entry is made. */
+static void put_anchor(struct thr *t)
+{
+	unsigned char v = 0xa5;
+	if (t->id == 1)
+		return;
+	if (udax_pwrite(S.fs, t->fd, &v, 1, (off_t)(t->base + t->len - 1)) != 1)
+		report(t, "anchor pwrite", t->len - 1, 0, 0);
+	t->model[t->len - 1] = v;
+}
+
 /* T3: truncate into the tail, check, regrow. */
 static void trunc_regrow(struct thr *t)
 {
@@ -243,6 +261,8 @@ static void trunc_regrow(struct thr *t)
 	if (udax_ftruncate(S.fs, t->fd, (off_t)(t->base + t->len)))
 		report(t, "ftruncate (regrow)", r, 0, 0);
 	S.tail_size = t->base + t->len;
+	if (!g_pmd)
+		put_anchor(t);
 }
 
 static void one_op(struct thr *t)
@@ -259,6 +279,9 @@ static void one_op(struct thr *t)
 	         (t->id == NT - 1 ? TRUNC : PREAD);
 	t->h[t->nh % HIST] = (struct hist){ op, t->base + a, n };
 	t->nh++;
+	if (g_trace == t->id)
+		fprintf(stderr, "  T%d op %ld: %s off=%llu len=%llu\n", t->id, t->nh - 1,
+		        op_name[op], (unsigned long long)(t->base + a), (unsigned long long)n);
 	switch (op) {
 	case PWRITE_OWN:
 	case PWRITE_SHARED:
@@ -279,6 +302,12 @@ static void one_op(struct thr *t)
 	case PLOAD: check_range(t, a, n, 4); break;
 	case PUNCH:
 	case ZERO:
+		/* gate off: never empty a whole 2 MiB run (its anchor page
+		 * stays), so no PMD zero entry is ever made */
+		if (!g_pmd && t->id != 1 && a + n > t->len - PG)
+			n = a < t->len - PG ? t->len - PG - a : 0;
+		if (n == 0)
+			break;
 		if (udax_fallocate(S.fs, t->fd, op == PUNCH ?
 		                   UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_KEEP_SIZE :
 		                   UDAX_FALLOC_ZERO_RANGE | UDAX_FALLOC_KEEP_SIZE,
@@ -355,6 +384,8 @@ static void run_model(const char *mode, uint64_t seed)
 	                  (void **)&S.pmap) == 0);
 	S.failures = 0;
 	setup_threads(seed);
+	for (int i = 0; i < NT && !g_pmd; i++)
+		put_anchor(&T[i]);
 	pthread_barrier_init(&S.bar, NULL, NT);
 	pthread_t th[NT];
 	for (int i = 0; i < NT; i++)
@@ -480,6 +511,8 @@ int main(void)
 	g_priv = env_on("UDAX_MODEL_PRIV");
 	g_race = env_on("UDAX_MODEL_PRIV_RACE");
 	g_pmd = env_on("UDAX_MODEL_PMD");
+	if ((e = getenv("UDAX_MODEL_TRACE")))
+		g_trace = atoi(e);
 	printf("  model: seed %llu, %ld operations per thread; gates: eof=%d priv=%d priv_race=%d "
 	       "pmd=%d\n", (unsigned long long)g_seed, S.ops, g_eof, g_priv, g_race, g_pmd);
 	RUN(test_model_entry);
