@@ -11,7 +11,11 @@
 
 static struct inode *inode_of(udax_fs *fs, int fd)
 {
-	return fd_get(fs, fd)->ip;
+	struct ufile *f = fd_get(fs, fd);
+	struct inode *ip = f->ip;              /* lives while @fd is open */
+
+	fd_put(fs, f);
+	return ip;
 }
 
 static uint64_t count_extents(struct inode *ip)

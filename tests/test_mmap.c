@@ -34,7 +34,11 @@ static void app_handler(int sig, siginfo_t *si, void *ctx)
 
 static struct dax_inode *dax_of(udax_fs *fs, int fd)
 {
-	return fd_get(fs, fd)->ip->upper;
+	struct ufile *f = fd_get(fs, fd);
+	struct dax_inode *di = f->ip->upper;   /* lives while @fd is open */
+
+	fd_put(fs, f);
+	return di;
 }
 
 static udax_fs *fresh(const char *tag, unsigned mb, const char *opts, const char **pool)

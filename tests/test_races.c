@@ -38,7 +38,11 @@
 
 static struct dax_inode *dax_of(udax_fs *fs, int fd)
 {
-	return fd_get(fs, fd)->ip->upper;
+	struct ufile *f = fd_get(fs, fd);
+	struct dax_inode *di = f->ip->upper;   /* lives while @fd is open */
+
+	fd_put(fs, f);
+	return di;
 }
 
 /* Save the shadow image, unmount, and read @n bytes at @off of @path

@@ -124,12 +124,15 @@ static int change_fd(udax_fs *fs, int fd, const struct attr_change *c)
 
 	if (!f)
 		return -EBADF;
-	if (fs->m.rdonly)
+	if (fs->m.rdonly) {
+		fd_put(fs, f);
 		return -EROFS;
+	}
 	/* directories' dinodes are under ns_lock (fs.h) */
 	pthread_mutex_lock(&fs->ns_lock);
 	err = change_inode(fs, f->ip, c);
 	pthread_mutex_unlock(&fs->ns_lock);
+	fd_put(fs, f);
 	return err;
 }
 

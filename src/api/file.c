@@ -3,7 +3,10 @@
  *
  * A descriptor holds a reference on its inode.  When the last
  * reference to an inode with no name left goes (close after unlink),
- * the inode's blocks and the inode itself are freed.
+ * the inode's blocks and the inode itself are freed.  The descriptor
+ * (struct ufile) is itself referenced by the table and by each call
+ * using it (fd_get/fd_put, see fs.h), so close never frees it under a
+ * call in another thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +17,7 @@
 
 #include "api/fs.h"
 #include "dax/dax.h"
+#include "util/sched.h"
 
 #define OPEN_FLAGS_OK (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_SYNC | \
                        O_DSYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | \
@@ -28,8 +32,38 @@ struct ufile *fd_get(udax_fs *fs, int fd)
 	pthread_mutex_lock(&fs->fd_lock);
 	if (fd >= 0 && fd < fs->nfds)
 		f = fs->fds[fd];
+	if (f)
+		f->refs++;
 	pthread_mutex_unlock(&fs->fd_lock);
+	if (f)
+		sched_point("fd:got");
 	return f;
+}
+
+/* The last reference: commit times not yet committed, drop the inode. */
+static void ufile_free(udax_fs *fs, struct ufile *f)
+{
+	if (S_ISREG(f->ip->d.mode) && !fs->m.rdonly) {
+		pthread_rwlock_wrlock(&f->ip->rw);
+		inode_sync_times(fs, f->ip, 0);
+		pthread_rwlock_unlock(&f->ip->rw);
+	}
+	release_inode(fs, f->ip);
+	pthread_mutex_destroy(&f->pos_lock);
+	free(f);
+}
+
+void fd_put(udax_fs *fs, struct ufile *f)
+{
+	int last;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&fs->fd_lock);
+	last = --f->refs == 0;
+	pthread_mutex_unlock(&fs->fd_lock);
+	if (last)
+		ufile_free(fs, f);
 }
 
 int fd_writable(const struct ufile *f)
@@ -176,6 +210,7 @@ int udax_open(udax_fs *fs, const char *path, int flags, mode_t mode)
 	f->ip = ip;
 	f->flags = flags;
 	pthread_mutex_init(&f->pos_lock, NULL);
+	f->refs = 1;            /* the table's */
 	int fd = fd_install(fs, f);
 	if (fd < 0) {
 		release_inode(fs, ip);
@@ -198,14 +233,7 @@ int udax_close(udax_fs *fs, int fd)
 	pthread_mutex_unlock(&fs->fd_lock);
 	if (!f)
 		return -EBADF;
-	if (S_ISREG(f->ip->d.mode) && !fs->m.rdonly) {
-		pthread_rwlock_wrlock(&f->ip->rw);
-		inode_sync_times(fs, f->ip, 0);
-		pthread_rwlock_unlock(&f->ip->rw);
-	}
-	release_inode(fs, f->ip);
-	pthread_mutex_destroy(&f->pos_lock);
-	free(f);
+	fd_put(fs, f);          /* the table's reference */
 	return 0;
 }
 
@@ -247,14 +275,17 @@ int udax_fstat(udax_fs *fs, int fd, struct stat *st)
 
 	if (!f)
 		return -EBADF;
-	if (!st)
+	if (!st) {
+		fd_put(fs, f);
 		return -EFAULT;
+	}
 	/* directories' fields are under ns_lock, files' under rw */
 	pthread_mutex_lock(&fs->ns_lock);
 	pthread_mutex_lock(&fs->m.tx_lock);
 	fill_stat(f->ip, st);
 	pthread_mutex_unlock(&fs->m.tx_lock);
 	pthread_mutex_unlock(&fs->ns_lock);
+	fd_put(fs, f);
 	return 0;
 }
 
@@ -309,6 +340,7 @@ done:
 		f->pos = r;
 	pthread_rwlock_unlock(&f->ip->rw);
 	pthread_mutex_unlock(&f->pos_lock);
+	fd_put(fs, f);
 	return r;
 }
 
@@ -337,18 +369,21 @@ static int sync_common(udax_fs *fs, int fd, int datasync)
 
 	if (!f)
 		return -EBADF;
-	if (fs->m.rdonly)
+	if (fs->m.rdonly) {
+		fd_put(fs, f);
 		return 0;
+	}
 	/* pwrite data is already persistent; stores made through mappings
 	 * are flushed here.  No inode lock: writeback works entry by entry
 	 * and must not stop faults or writers for long. */
 	int err = f->ip->upper ? dax_writeback(f->ip->upper, 0, UINT64_C(1) << 32) : 0;
 	pmem_drain(&fs->m.pm);
-	if (err)
-		return err;
-	pthread_rwlock_wrlock(&f->ip->rw);
-	err = inode_sync_times(fs, f->ip, datasync);
-	pthread_rwlock_unlock(&f->ip->rw);
+	if (!err) {
+		pthread_rwlock_wrlock(&f->ip->rw);
+		err = inode_sync_times(fs, f->ip, datasync);
+		pthread_rwlock_unlock(&f->ip->rw);
+	}
+	fd_put(fs, f);
 	return err;
 }
 

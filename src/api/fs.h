@@ -1,6 +1,16 @@
 /*
  * fs.h - the api layer's view of a mounted file system.
  *
+ * Descriptors: a struct ufile is reference counted (ufile->refs, under
+ * fs->fd_lock).  The descriptor table holds one reference; fd_get()
+ * takes another for its caller, who drops it with fd_put() on every
+ * return path.  udax_close() takes the ufile out of the table and drops
+ * the table's reference, so a call that found the descriptor before the
+ * close finishes on that file, and a call after it gets -EBADF (or the
+ * file a reused number now names).  The last fd_put() commits pending
+ * timestamps and releases the ufile and its inode reference; it must be
+ * called without any of the locks below held.
+ *
  * Locking (outermost first; see meta.h for the rest):
  *   fs->ns_lock     every namespace operation and path walk; it also
  *                   protects directory inodes' dinode fields.
@@ -12,7 +22,8 @@
  *   file->pos_lock  a descriptor's offset, held across read()/write()
  *                   so concurrent calls on one descriptor do not share
  *                   an offset.
- *   fs->fd_lock     the descriptor table only (innermost).
+ *   fs->fd_lock     the descriptor table, ufile->refs and fs->maps
+ *                   (innermost).
  */
 #ifndef UDAX_FS_H
 #define UDAX_FS_H
@@ -30,6 +41,7 @@ struct ufile {
 	int flags;
 	off_t pos;
 	pthread_mutex_t pos_lock;
+	int refs;               /* fs->fd_lock; the table's is one */
 };
 
 struct udax_fs {
@@ -55,7 +67,8 @@ struct udax_dir {
 };
 
 /* descriptors (file.c) */
-struct ufile *fd_get(udax_fs *fs, int fd);
+struct ufile *fd_get(udax_fs *fs, int fd);   /* referenced: fd_put() it */
+void fd_put(udax_fs *fs, struct ufile *f);
 int fd_writable(const struct ufile *f);
 void release_inode(udax_fs *fs, struct inode *ip);
 struct stat;

@@ -25,6 +25,13 @@ struct umap {
 	struct umap *next;
 };
 
+static void free_pstate(struct window *w)
+{
+	if (w->pstate)
+		munmap(w->pstate, w->len / BLK);
+	w->pstate = NULL;
+}
+
 static int check_mmap(struct ufile *f, size_t len, int prot, int flags, off_t off)
 {
 	int type = flags & (MAP_SHARED | MAP_PRIVATE | MAP_SHARED_VALIDATE);
@@ -50,13 +57,11 @@ static int check_mmap(struct ufile *f, size_t len, int prot, int flags, off_t of
 	return 0;
 }
 
-int udax_mmap(udax_fs *fs, int fd, size_t len, int prot, int flags, off_t off, void **out)
+static int mmap_file(udax_fs *fs, struct ufile *f, size_t len, int prot, int flags,
+                     off_t off, void **out)
 {
-	struct ufile *f = fd_get(fs, fd);
 	int err;
 
-	if (!f)
-		return -EBADF;
 	if (!out)
 		return -EFAULT;
 	err = check_mmap(f, len, prot, flags, off);
@@ -79,6 +84,17 @@ int udax_mmap(udax_fs *fs, int fd, size_t len, int prot, int flags, off_t off, v
 		free(um);
 		return err;
 	}
+	if (flags & MAP_PRIVATE) {
+		/* one byte per page, touched only where faults happen */
+		void *st = mmap(NULL, plen / BLK, PROT_READ | PROT_WRITE,
+		                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (st == MAP_FAILED) {
+			vm_release(&um->w);
+			free(um);
+			return -ENOMEM;
+		}
+		um->w.pstate = st;
+	}
 	um->w.pgoff = (uint64_t)off / BLK;
 	um->w.prot = prot;
 	um->w.shared = !(flags & MAP_PRIVATE);
@@ -92,6 +108,7 @@ int udax_mmap(udax_fs *fs, int fd, size_t len, int prot, int flags, off_t off, v
 	if (err) {
 		rmap_del(di, &um->w);
 		vm_release(&um->w);
+		free_pstate(&um->w);
 		release_inode(fs, f->ip);
 		free(um);
 		return err;
@@ -102,6 +119,17 @@ int udax_mmap(udax_fs *fs, int fd, size_t len, int prot, int flags, off_t off, v
 	pthread_mutex_unlock(&fs->fd_lock);
 	*out = um->w.addr;
 	return 0;
+}
+
+int udax_mmap(udax_fs *fs, int fd, size_t len, int prot, int flags, off_t off, void **out)
+{
+	struct ufile *f = fd_get(fs, fd);
+
+	if (!f)
+		return -EBADF;
+	int err = mmap_file(fs, f, len, prot, flags, off, out);
+	fd_put(fs, f);
+	return err;
 }
 
 static struct umap *take_map(udax_fs *fs, void *addr, size_t len)
@@ -126,6 +154,7 @@ static void destroy_map(udax_fs *fs, struct umap *um)
 	vm_unregister(&um->w);              /* waits for faults in progress */
 	rmap_del(um->w.owner, &um->w);
 	vm_release(&um->w);
+	free_pstate(&um->w);
 	release_inode(fs, um->ip);
 	free(um);
 }
@@ -161,6 +190,8 @@ int udax_msync(udax_fs *fs, void *addr, size_t len, int flags)
 		return -EINVAL;
 	if (len == 0)
 		return 0;
+	if ((uintptr_t)addr + len < (uintptr_t)addr)
+		return -ENOMEM;   /* as msync(2): the range wraps */
 	struct window *w = vm_find(addr, len);
 	if (!w)
 		return -ENOMEM;   /* as msync(2): not (all) mapped */
@@ -182,6 +213,8 @@ int udax_flush(udax_fs *fs, const void *addr, size_t len)
 		return -EINVAL;
 	if (len == 0)
 		return 0;
+	if ((uintptr_t)addr + len < (uintptr_t)addr)
+		return -ENOMEM;
 	struct window *w = vm_find(addr, len);
 	if (!w)
 		return -ENOMEM;

@@ -32,6 +32,7 @@
 
 #include "api/fs.h"
 #include "dax/dax.h"
+#include "util/inject.h"
 #include "util/sched.h"
 
 /* Largest run allocated (and copied) inside one transaction, in blocks:
@@ -140,13 +141,10 @@ static ssize_t read_locked(udax_fs *fs, struct inode *ip, char *out, uint64_t po
 	return (ssize_t)(pos - start);
 }
 
-ssize_t udax_pread(udax_fs *fs, int fd, void *buf, size_t len, off_t off)
+static ssize_t pread_file(udax_fs *fs, struct ufile *f, void *buf, size_t len, off_t off)
 {
-	struct ufile *f = fd_get(fs, fd);
 	uint64_t total = 0;
 
-	if (!f)
-		return -EBADF;
 	if ((f->flags & O_ACCMODE) == O_WRONLY)
 		return -EBADF;
 	if (S_ISDIR(f->ip->d.mode))
@@ -170,6 +168,17 @@ ssize_t udax_pread(udax_fs *fs, int fd, void *buf, size_t len, off_t off)
 			return total ? (ssize_t)total : -EFAULT;
 	}
 	return (ssize_t)total;
+}
+
+ssize_t udax_pread(udax_fs *fs, int fd, void *buf, size_t len, off_t off)
+{
+	struct ufile *f = fd_get(fs, fd);
+
+	if (!f)
+		return -EBADF;
+	ssize_t r = pread_file(fs, f, buf, len, off);
+	fd_put(fs, f);
+	return r;
 }
 
 /* ---- size ---- */
@@ -200,6 +209,14 @@ int set_size(udax_fs *fs, struct inode *ip, uint64_t size, int zero_gap)
 		uint64_t first = (size + BLK - 1) / BLK;
 		if (di)
 			dax_invalidate(di, first, UINT64_C(1) << 32);
+#ifndef UDAX_BUG_STALE_TAIL
+		/* Bytes past the new end in its last block read zero, also
+		 * through a mapping (as on Linux).  After the size commit: a
+		 * crash in between leaves them past EOF, where growing the
+		 * file again zeroes them (zero_tail_gap). */
+		if (size % BLK)
+			zero_mapped(fs, ip, size, first * BLK);
+#endif
 		sched_point("truncate:before-free");
 		/* Shrunk: the size is durable; free what lies past it. */
 		err = meta_unmap(&fs->m, ip, first, UINT64_C(1) << 32);
@@ -224,8 +241,24 @@ static ssize_t write_hole(struct wstate *ws, uint64_t pos, uint64_t hole_end)
 		want = hole_end - b;
 	if (want > MAX_ALLOC_RUN)
 		want = MAX_ALLOC_RUN;
-	goal = xmap_goal(&ip->xm, b);
+	sched_point("write:hole");
 	tx_begin(&fs->m, &tx);
+#ifndef UDAX_BUG_HOLE_NO_RECHECK
+	/* Look again under tx_lock: a write fault (which takes no inode
+	 * lock) may have filled the hole, or part of it, since we looked. */
+	{
+		struct dextent x;
+		uint64_t next;
+		if (xmap_lookup(&ip->xm, b, &x, &next)) {
+			tx_abort(&tx);
+			return -EAGAIN;   /* now a block: the caller overwrites it */
+		}
+		if (want > next - b)
+			want = next - b;
+	}
+#endif
+	sched_point("write:hole-locked");
+	goal = xmap_goal(&ip->xm, b);
 	int64_t got = alloc_blocks(&tx, want, goal, want >= 512 ? ALLOC_LARGE : 0, &pblk);
 	if (got < 0) {
 		tx_abort(&tx);
@@ -242,6 +275,7 @@ static ssize_t write_hole(struct wstate *ws, uint64_t pos, uint64_t hole_end)
 	pmem_memset(&fs->m.pm, base + (stop - b * BLK), 0, run_end - stop);
 	pmem_drain(&fs->m.pm);
 	int err = xmap_insert(&tx, ip, b, pblk, (uint32_t)got);
+	sched_point("write:published");
 	struct dinode *d = err ? NULL : tx_inode(&tx, ip);
 	if (!d) {
 		tx_abort(&tx);
@@ -282,6 +316,10 @@ static ssize_t write_range(struct wstate *ws, uint64_t pos)
 			continue;
 		}
 		err = write_hole(ws, pos, next == UINT64_MAX ? (UINT64_C(1) << 32) : next);
+		if (err == -EAGAIN) {
+			err = 0;
+			continue;      /* filled meanwhile: look it up again */
+		}
 		if (err <= 0)
 			break;
 		pos += (uint64_t)err;
@@ -295,14 +333,20 @@ struct held {
 	uint64_t at, e;
 };
 
+static void unlock_range(struct dax_inode *di, struct held *h, size_t n);
+
+/* NULL (-ENOMEM) when a lock cannot be taken: the copy must not run
+ * unlocked in this mode. */
 static struct held *lock_range(struct dax_inode *di, uint64_t b, uint64_t e, size_t *n)
 {
-	struct held *h = malloc((e - b + 1) * sizeof(*h));
+	struct held *h = fail_point("range:alloc") ? NULL : malloc((e - b + 1) * sizeof(*h));
 	*n = 0;
 	for (uint64_t pg = b; h && pg < e;) {
 		uint64_t v, at;
-		if (entry_lock(di, pg, 0, &v, &at) < 0)
-			break;
+		if (fail_point("range:lock") || entry_lock(di, pg, 0, &v, &at) < 0) {
+			unlock_range(di, h, *n);
+			return NULL;
+		}
 		h[(*n)++] = (struct held){ at, v };
 		pg = (v & E_PMD) ? at + PMD_PAGES : pg + 1;
 	}
@@ -311,13 +355,16 @@ static struct held *lock_range(struct dax_inode *di, uint64_t b, uint64_t e, siz
 
 static void unlock_range(struct dax_inode *di, struct held *h, size_t n)
 {
+	/* every page of the range is locked: private faults there wait */
+	if (n)
+		rmap_zap_private_zero(di, h[0].at, h[n - 1].at + ((h[n - 1].e & E_PMD) ? PMD_PAGES : 1) - h[0].at);
 	for (size_t i = 0; i < n; i++) {
 		struct dextent x;
 		uint64_t next, v = h[i].e, span = (v & E_PMD) ? PMD_PAGES : 1;
 		/* a zero page over a run that now holds a block is stale */
 		if ((v & E_ZERO) && (xmap_lookup(&di->ip->xm, h[i].at, &x, &next) ||
 		                     next < h[i].at + span)) {
-			rmap_zap(di, h[i].at, (v & E_PMD) ? PMD_PAGES : 1);
+			rmap_zap_shared(di, h[i].at, span);
 			v = 0;
 		}
 		entry_unlock(di, h[i].at, v);
@@ -349,8 +396,11 @@ static ssize_t write_locked(struct wstate *ws, uint64_t pos)
 		zero_tail_gap(ws->fs, ip, old_size, pos);
 	if (di && di->write_lock == WL_EXCLUSIVE)
 		pthread_rwlock_wrlock(&di->inval);
-	if (di && di->write_lock == WL_RANGE)
+	if (di && di->write_lock == WL_RANGE) {
 		h = lock_range(di, pos / BLK, (ws->end + BLK - 1) / BLK, &nheld);
+		if (!h)
+			return -ENOMEM;
+	}
 	r = write_range(ws, pos);
 	if (h)
 		unlock_range(di, h, nheld);
@@ -361,8 +411,17 @@ static ssize_t write_locked(struct wstate *ws, uint64_t pos)
 	if (r <= 0)
 		return r;
 	uint64_t stop = pos + (uint64_t)r;
-	if (stop > ip->d.size)
-		set_size(ws->fs, ip, stop, 0);
+	if (stop > ip->d.size) {
+		uint64_t size = ip->d.size;
+		int err = set_size(ws->fs, ip, stop, 0);
+		if (err) {
+			/* the bytes past the old end are not part of the file:
+			 * report what lies within it, or the failure */
+			if (pos >= size)
+				return err;
+			r = (ssize_t)(size - pos);
+		}
+	}
 	/* the dinode is written only under tx_lock: a page fault may be
 	 * committing an allocation for this inode right now */
 	pthread_mutex_lock(&ws->fs->m.tx_lock);
@@ -432,7 +491,9 @@ ssize_t udax_pwrite(udax_fs *fs, int fd, const void *buf, size_t len, off_t off)
 
 	if (!f)
 		return -EBADF;
-	return do_write(fs, f, buf, len, off, 0);
+	ssize_t r = do_write(fs, f, buf, len, off, 0);
+	fd_put(fs, f);
+	return r;
 }
 
 ssize_t udax_write(udax_fs *fs, int fd, const void *buf, size_t len)
@@ -444,6 +505,7 @@ ssize_t udax_write(udax_fs *fs, int fd, const void *buf, size_t len)
 	pthread_mutex_lock(&f->pos_lock);
 	ssize_t r = do_write(fs, f, buf, len, 0, 1);
 	pthread_mutex_unlock(&f->pos_lock);
+	fd_put(fs, f);
 	return r;
 }
 
@@ -454,9 +516,10 @@ ssize_t udax_read(udax_fs *fs, int fd, void *buf, size_t len)
 	if (!f)
 		return -EBADF;
 	pthread_mutex_lock(&f->pos_lock);
-	ssize_t r = udax_pread(fs, fd, buf, len, f->pos);
+	ssize_t r = pread_file(fs, f, buf, len, f->pos);   /* not the fd: it may be reused */
 	if (r > 0)
 		f->pos += r;
 	pthread_mutex_unlock(&f->pos_lock);
+	fd_put(fs, f);
 	return r;
 }

@@ -18,12 +18,8 @@
 
 #define FALLOC_RUN 4096u
 
-int udax_ftruncate(udax_fs *fs, int fd, off_t len)
+static int ftruncate_file(udax_fs *fs, struct ufile *f, off_t len)
 {
-	struct ufile *f = fd_get(fs, fd);
-
-	if (!f)
-		return -EBADF;
 	if (len < 0)
 		return -EINVAL;
 	if ((uint64_t)len > UDAX_MAX_FILE_SIZE)
@@ -33,6 +29,17 @@ int udax_ftruncate(udax_fs *fs, int fd, off_t len)
 	pthread_rwlock_wrlock(&f->ip->rw);
 	int err = set_size(fs, f->ip, (uint64_t)len, 1);
 	pthread_rwlock_unlock(&f->ip->rw);
+	return err;
+}
+
+int udax_ftruncate(udax_fs *fs, int fd, off_t len)
+{
+	struct ufile *f = fd_get(fs, fd);
+
+	if (!f)
+		return -EBADF;
+	int err = ftruncate_file(fs, f, len);
+	fd_put(fs, f);
 	return err;
 }
 
@@ -103,8 +110,10 @@ int udax_fallocate(udax_fs *fs, int fd, int mode, off_t off, off_t len)
 	if (!f)
 		return -EBADF;
 	int err = check_falloc(f, mode, off, len);
-	if (err)
+	if (err) {
+		fd_put(fs, f);
 		return err;
+	}
 	struct inode *ip = f->ip;
 	uint64_t s = (uint64_t)off, e = s + (uint64_t)len;
 	pthread_rwlock_wrlock(&ip->rw);
@@ -118,5 +127,6 @@ int udax_fallocate(udax_fs *fs, int fd, int mode, off_t off, off_t len)
 			err = set_size(fs, ip, e, 1);
 	}
 	pthread_rwlock_unlock(&ip->rw);
+	fd_put(fs, f);
 	return err;
 }

@@ -43,6 +43,7 @@
 #define UDAX_DAX_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "meta/meta.h"
@@ -73,6 +74,7 @@ struct dax_inode {
 	pthread_rwlock_t inval;
 	pthread_mutex_t rmap_lock;
 	struct window *windows;
+	_Atomic int nprivate;      /* private windows among them */
 	int write_lock;            /* enum write_lock_mode of the mount */
 };
 
@@ -100,13 +102,21 @@ size_t entry_range_snapshot(struct dax_inode *di, uint64_t from, uint64_t to,
 uint64_t dax_nr_entries(struct dax_inode *di);
 
 /* rmap helpers (fault.c) */
+/* every mapping, private copies included (truncate, punch) */
 void rmap_zap(struct dax_inode *di, uint64_t index, uint64_t npages);
+/* shared mappings only (they hold no data of their own) */
+void rmap_zap_shared(struct dax_inode *di, uint64_t index, uint64_t npages);
+/* private mappings' zero pages over blocks that now exist */
+void rmap_zap_private_zero(struct dax_inode *di, uint64_t index, uint64_t npages);
+int rmap_private_zero_at(struct dax_inode *di, uint64_t pg);
 int rmap_protect(struct dax_inode *di, uint64_t index, uint64_t npages, uint64_t pblk);
 void rmap_add(struct dax_inode *di, struct window *w);
 void rmap_del(struct dax_inode *di, struct window *w);
 
 /* fault.c */
 int dax_fault(struct window *w, char *addr, int write);
+/* The committed extent at @pg (waits for a transaction in flight). */
+int dax_lookup(struct dax_inode *di, uint64_t pg, struct dextent *x, uint64_t *next);
 
 /* writeback.c: flush dirty pages of [from, to) (page indices) */
 int dax_writeback(struct dax_inode *di, uint64_t from, uint64_t to);

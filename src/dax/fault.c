@@ -22,10 +22,12 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "dax/dax.h"
 #include "udax.h"
+#include "util/sched.h"
 
 #define FAULT_AROUND 256u   /* pages mapped by one read fault, at most */
 
@@ -68,6 +70,8 @@ void rmap_add(struct dax_inode *di, struct window *w)
 	pthread_mutex_lock(&di->rmap_lock);
 	w->next = di->windows;
 	di->windows = w;
+	if (!w->shared)
+		atomic_fetch_add(&di->nprivate, 1);
 	pthread_mutex_unlock(&di->rmap_lock);
 }
 
@@ -77,22 +81,91 @@ void rmap_del(struct dax_inode *di, struct window *w)
 	for (struct window **pp = &di->windows; *pp; pp = &(*pp)->next) {
 		if (*pp == w) {
 			*pp = w->next;
+			if (!w->shared)
+				atomic_fetch_sub(&di->nprivate, 1);
 			break;
 		}
 	}
 	pthread_mutex_unlock(&di->rmap_lock);
 }
 
-/* Return pages [index, index+n) to "not mapped" in every mapping. */
+/* Return pages [index, index+n) to "not mapped" in every mapping,
+ * private copies included (truncate and punch: as Linux does, a page
+ * that ceases to exist takes the private copies of it along).  The
+ * caller holds di->inval exclusively or the entry locks of the range. */
 void rmap_zap(struct dax_inode *di, uint64_t index, uint64_t n)
 {
 	pthread_mutex_lock(&di->rmap_lock);
 	for (struct window *w = di->windows; w; w = w->next) {
 		uint64_t lo = index, hi = index + n;
-		if (clip(w, &lo, &hi))
+		if (!clip(w, &lo, &hi))
+			continue;
+		vm_zap(page_addr(w, lo), (hi - lo) * BLK);
+		if (w->pstate)
+			memset(w->pstate + (lo - w->pgoff), WP_NONE, hi - lo);
+	}
+	pthread_mutex_unlock(&di->rmap_lock);
+}
+
+/* The same in shared mappings only: they hold no data of their own, so
+ * dropping pages there never loses anything (zero-page eviction, a
+ * 2 MiB entry that goes whole). */
+void rmap_zap_shared(struct dax_inode *di, uint64_t index, uint64_t n)
+{
+	pthread_mutex_lock(&di->rmap_lock);
+	for (struct window *w = di->windows; w; w = w->next) {
+		uint64_t lo = index, hi = index + n;
+		if (w->shared && clip(w, &lo, &hi))
 			vm_zap(page_addr(w, lo), (hi - lo) * BLK);
 	}
 	pthread_mutex_unlock(&di->rmap_lock);
+}
+
+/* Private mappings that show the zero page in [index, index+n), where
+ * blocks now exist: unmap those pages so the next access shows the
+ * file's data (rule b for private mappings).  Pages holding the
+ * process's own copy stay.  The caller holds the entry locks of the
+ * range or di->inval exclusively, so no private fault is half-way. */
+void rmap_zap_private_zero(struct dax_inode *di, uint64_t index, uint64_t n)
+{
+	if (!atomic_load(&di->nprivate))
+		return;
+	pthread_mutex_lock(&di->rmap_lock);
+	for (struct window *w = di->windows; w; w = w->next) {
+		uint64_t lo = index, hi = index + n;
+		if (w->shared || !clip(w, &lo, &hi))
+			continue;
+		for (uint64_t pg = lo; pg < hi;) {
+			if (w->pstate[pg - w->pgoff] != WP_ZERO) {
+				pg++;
+				continue;
+			}
+			uint64_t end = pg;
+			while (end < hi && w->pstate[end - w->pgoff] == WP_ZERO)
+				w->pstate[end++ - w->pgoff] = WP_NONE;
+			vm_zap(page_addr(w, pg), (end - pg) * BLK);
+			pg = end;
+		}
+	}
+	pthread_mutex_unlock(&di->rmap_lock);
+}
+
+/* Does a private mapping show the zero page at @pg?  (A hint for the
+ * evictor, which then takes the entry lock and looks again.) */
+int rmap_private_zero_at(struct dax_inode *di, uint64_t pg)
+{
+	int found = 0;
+
+	if (!atomic_load(&di->nprivate))
+		return 0;
+	pthread_mutex_lock(&di->rmap_lock);
+	for (struct window *w = di->windows; w && !found; w = w->next) {
+		uint64_t lo = pg, hi = pg + 1;
+		if (!w->shared && clip(w, &lo, &hi))
+			found = w->pstate[pg - w->pgoff] == WP_ZERO;
+	}
+	pthread_mutex_unlock(&di->rmap_lock);
+	return found;
 }
 
 /* Map block pages [index, index+n) read-only in every shared mapping:
@@ -119,27 +192,73 @@ int rmap_protect(struct dax_inode *di, uint64_t index, uint64_t n, uint64_t pblk
 	return err;
 }
 
+/* The extent at @pg as committed: an extent that the transaction in
+ * flight has published but not yet committed may still be undone, and
+ * its blocks are not yet durable (UDAX_MAP_SYNC promises they are), so
+ * while one is in flight look again under tx_lock, after it finished.
+ * Lock order: entry lock -> tx_lock, as for a fault that allocates. */
+int dax_lookup(struct dax_inode *di, uint64_t pg, struct dextent *x, uint64_t *next)
+{
+	int r = xmap_lookup(&di->ip->xm, pg, x, next);
+
+#ifndef UDAX_BUG_MAP_UNCOMMITTED
+	if (atomic_load(&di->m->xpending)) {
+		pthread_mutex_lock(&di->m->tx_lock);
+		r = xmap_lookup(&di->ip->xm, pg, x, next);
+		pthread_mutex_unlock(&di->m->tx_lock);
+	}
+#endif
+	return r;
+}
+
 static uint64_t eof_pages(struct dax_inode *di)
 {
 	return (atomic_load(&di->ip->vsize) + BLK - 1) / BLK;
 }
 
-/* ---- private mappings ---- */
+/* ---- private mappings ----
+ *
+ * A private mapping keeps no index entries of its own, but its faults
+ * take the page's entry lock like shared faults do (rule a): so two
+ * faults on one page do not both map it (the second would throw away
+ * the first one's copy), and the write path's zero-page eviction
+ * waits for a fault that saw the hole before the block existed.
+ * window.pstate records what each page shows. */
 
 static int private_fault(struct dax_inode *di, struct window *w, uint64_t pg, int write)
 {
 	struct dextent x;
-	uint64_t next;
+	uint64_t e, at, next;
 	char *a = page_addr(w, pg);
-	int prot = PROT_READ | (write ? PROT_WRITE : 0);
+	unsigned char *st = &w->pstate[pg - w->pgoff];
+	int err = entry_lock(di, pg, 0, &e, &at);
 
-	if (!xmap_lookup(&di->ip->xm, pg, &x, &next)) {
-		if (!write)
-			return vm_install_zero(a, BLK);
-		void *p = mmap(a, BLK, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-		return p == MAP_FAILED ? -errno : 0;
+	if (err)
+		return err;
+	sched_point("private:locked");
+	if (*st == WP_COPY) {
+		entry_unlock(di, at, e);   /* another thread made the copy */
+		return 0;
 	}
-	return vm_install(a, BLK, di->pool_fd, (x.pblk + (pg - x.lblk)) * BLK, prot, 0);
+	if (!dax_lookup(di, pg, &x, &next)) {
+		if (!write) {
+			err = vm_install_zero(a, BLK);
+			*st = err ? WP_NONE : WP_ZERO;
+		} else {
+			void *p = mmap(a, BLK, PROT_READ | PROT_WRITE,
+			               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			err = p == MAP_FAILED ? -errno : 0;
+			*st = err ? WP_NONE : WP_COPY;
+		}
+	} else {
+		err = vm_install(a, BLK, di->pool_fd, (x.pblk + (pg - x.lblk)) * BLK,
+		                 PROT_READ | (write ? PROT_WRITE : 0), 0);
+		*st = err ? WP_NONE : write ? WP_COPY : WP_FILE;
+	}
+	if (err)
+		vm_zap(a, BLK);
+	entry_unlock(di, at, e);
+	return err;
 }
 
 /* ---- PMD ---- */
@@ -157,7 +276,7 @@ static int pmd_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 	if (err)
 		return err;
 	char *addr = page_addr(w, a);
-	int mapped = xmap_lookup(&di->ip->xm, a, &x, &next);
+	int mapped = dax_lookup(di, a, &x, &next);
 	if (mapped && x.lblk + x.len >= a + PMD_PAGES && (x.pblk + (a - x.lblk)) % PMD_PAGES == 0) {
 		uint64_t pblk = x.pblk + (a - x.lblk);
 		err = map_block(w, addr, PMD_PAGES * BLK, di->pool_fd, pblk,
@@ -203,7 +322,7 @@ static int blocks_in(struct dax_inode *di, uint64_t a)
 /* Drop a zero-page entry covering @at (n pages) from every mapping. */
 static void drop_zero(struct dax_inode *di, uint64_t at, uint64_t n)
 {
-	rmap_zap(di, at, n);
+	rmap_zap_shared(di, at, n);
 	entry_unlock(di, at, 0);
 }
 
@@ -247,7 +366,7 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 		entry_unlock(di, at, err || !write ? e : e | E_DIRTY);
 		return err;
 	}
-	if (!xmap_lookup(&di->ip->xm, pg, &x, &next)) {
+	if (!dax_lookup(di, pg, &x, &next)) {
 		if (!write) {
 			err = map_zero(w, a, BLK);
 			entry_unlock(di, at, err ? e : E_ZERO);
@@ -260,11 +379,13 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 			entry_unlock(di, at, e);
 			return (int)got;
 		}
+		if (fresh)   /* rule b for private mappings of this page */
+			rmap_zap_private_zero(di, pg, 1);
 		x = (struct dextent){ .lblk = pg, .pblk = pblk, .len = 1 };
 	}
 	uint64_t pblk = x.pblk + (pg - x.lblk);
 	if (e & E_ZERO)
-		rmap_zap(di, pg, 1);            /* stale zero page over a block */
+		rmap_zap_shared(di, pg, 1);     /* stale zero page over a block */
 	if (!write) {
 		err = map_around(di, w, pg, &x);
 		entry_unlock(di, at, (e & E_DIRTY) ? e : 0);

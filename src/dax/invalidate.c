@@ -14,6 +14,14 @@
 #include "dax/dax.h"
 #include "util/sched.h"
 
+/* Under the entry lock of [at, at+span): private mappings' zero pages
+ * of [lo, hi) go too (rule b for private mappings). */
+static void evict_private(struct dax_inode *di, uint64_t lo, uint64_t hi)
+{
+	if (lo < hi)
+		rmap_zap_private_zero(di, lo, hi - lo);
+}
+
 void dax_evict_zero(struct dax_inode *di, uint64_t b, uint64_t n)
 {
 	uint64_t end = b + n;
@@ -23,10 +31,11 @@ void dax_evict_zero(struct dax_inode *di, uint64_t b, uint64_t n)
 		sched_point("evict:before-lock");
 		/* A locked entry may be a fault that saw the hole before we
 		 * allocated and is about to map the zero page: wait for it. */
+		uint64_t peek = entry_peek(di, pg);
 #ifdef UDAX_BUG_DROP_DIRTY
-		if (!entry_peek(di, pg)) {
+		if (!peek) {
 #else
-		if (!(entry_peek(di, pg) & (E_ZERO | E_LOCKED))) {
+		if (!(peek & (E_ZERO | E_LOCKED)) && !rmap_private_zero_at(di, pg)) {
 #endif
 			pg++;
 			continue;
@@ -35,16 +44,18 @@ void dax_evict_zero(struct dax_inode *di, uint64_t b, uint64_t n)
 			pg++;
 			continue;
 		}
+		uint64_t span = (e & E_PMD) ? PMD_PAGES : 1;
 		if (e & E_PMD)
 			step = at + PMD_PAGES - pg;
+		evict_private(di, pg, pg + step < end ? pg + step : end);
 		if (e & E_ZERO) {
-			rmap_zap(di, at, (e & E_PMD) ? PMD_PAGES : 1);
+			rmap_zap_shared(di, at, span);
 			entry_unlock(di, at, 0);
 		} else {
 #ifdef UDAX_BUG_DROP_DIRTY
 			/* Mutant: invalidate the whole range like the 2016 code
 			 * did, dropping the dirty entry a fault just made. */
-			rmap_zap(di, at, (e & E_PMD) ? PMD_PAGES : 1);
+			rmap_zap_shared(di, at, span);
 			entry_unlock(di, at, 0);
 			pg += step;
 			continue;
@@ -53,6 +64,32 @@ void dax_evict_zero(struct dax_inode *di, uint64_t b, uint64_t n)
 		}
 		pg += step;
 	}
+}
+
+/* An entry leaves the index: it must leave no mapping behind that has
+ * no entry and may be writable.  A 2 MiB entry that straddles an end
+ * of the range goes whole (its extent no longer covers 2 MiB), so its
+ * whole span is zapped in the shared mappings, after its dirty pages
+ * were flushed: they stay valid, only their tracking ends. */
+static void remove_entry(struct dax_inode *di, uint64_t at, uint64_t e, uint64_t from,
+                         uint64_t to)
+{
+	uint64_t span = (e & E_PMD) ? PMD_PAGES : 1;
+
+#ifdef UDAX_BUG_PMD_STRADDLE
+	/* Mutant: the old rule, only a dirty entry straddling @from */
+	if (at < from && (e & E_DIRTY) && (e & E_BLOCK)) {
+		pmem_flush(&di->m->pm, meta_block(di->m, e_pblk(e)), span * BLK);
+		rmap_zap_shared(di, at, span);
+	}
+#else
+	if (at < from || at + span > to) {
+		if ((e & E_DIRTY) && (e & E_BLOCK))
+			pmem_flush(&di->m->pm, meta_block(di->m, e_pblk(e)), span * BLK);
+		rmap_zap_shared(di, at, span);
+	}
+#endif
+	entry_unlock(di, at, 0);
 }
 
 void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to)
@@ -77,14 +114,7 @@ void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to)
 				entry_unlock(di, at, e);   /* a PTE entry before the range */
 				continue;
 			}
-			/* A PMD entry straddling @from goes whole (its extent no
-			 * longer covers 2 MiB): flush it first so the dirty pages
-			 * it keeps below @from reach the persistence domain. */
-			if (at < from && (e & E_DIRTY) && (e & E_BLOCK)) {
-				pmem_flush(&di->m->pm, meta_block(di->m, e_pblk(e)), PMD_PAGES * BLK);
-				rmap_zap(di, at, PMD_PAGES);
-			}
-			entry_unlock(di, at, 0);
+			remove_entry(di, at, e, from, to);
 		}
 		if (n < 256)
 			break;
@@ -102,7 +132,9 @@ void dax_drop_clean(struct dax_inode *di, uint64_t from, uint64_t to)
 
 	uint64_t first = from;
 
-	rmap_zap(di, from, to - from);
+	/* shared mappings only: private copies are the process's data */
+	rmap_zap_shared(di, from, to - from);
+	rmap_zap_private_zero(di, from, to - from);
 	from &= ~(uint64_t)(PMD_PAGES - 1);   /* a PMD entry may straddle it */
 	do {
 		n = entry_range_snapshot(di, from, to, batch, 256);
@@ -110,13 +142,11 @@ void dax_drop_clean(struct dax_inode *di, uint64_t from, uint64_t to)
 			uint64_t e, at;
 			if (entry_lock(di, batch[i], 0, &e, &at) < 0)
 				continue;
-			if (at < first && !(e & E_PMD)) {
-				entry_unlock(di, at, e);   /* before the range: not ours */
+			if ((at < first && !(e & E_PMD)) || (e & E_DIRTY)) {
+				entry_unlock(di, at, e);   /* not ours, or dirty: rule c */
 				continue;
 			}
-			if ((e & E_ZERO) && (e & E_PMD))
-				rmap_zap(di, at, PMD_PAGES);
-			entry_unlock(di, at, (e & E_DIRTY) ? e : 0);
+			remove_entry(di, at, e, first, to);
 		}
 		if (n)
 			from = batch[n - 1] + 1;

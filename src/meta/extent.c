@@ -354,7 +354,9 @@ static int xmap_replace(struct tx *tx, struct inode *ip, uint32_t i, uint32_t j,
 		if (!reused)
 			write_leaf(tx, ed->new[t], ip->ino);
 	}
-	/* swap in memory; the callback undoes it on abort */
+	/* swap in memory; the callback undoes it on abort.  Faults must not
+	 * map what they find here before the commit (meta->xpending). */
+	atomic_store(&tx->m->xpending, 1);
 	pthread_rwlock_wrlock(&xm->lock);
 	memmove(&xm->leaf[i + m], &xm->leaf[j], (xm->n - j) * sizeof(*xm->leaf));
 	memcpy(&xm->leaf[i], ed->new, m * sizeof(*xm->leaf));

@@ -21,6 +21,7 @@
 
 #include "media/crc32c.h"
 #include "meta/meta.h"
+#include "util/inject.h"
 
 void tx_begin(struct meta *m, struct tx *tx)
 {
@@ -113,6 +114,7 @@ void tx_abort(struct tx *tx)
 	for (uint32_t i = tx->ninodes; i-- > 0;)
 		tx->ino[i]->d = tx->saved[i];
 	run_callbacks(tx, 0);
+	atomic_store(&tx->m->xpending, 0);   /* extent maps are as before */
 	pthread_mutex_unlock(&tx->m->tx_lock);
 }
 
@@ -154,6 +156,8 @@ int tx_commit(struct tx *tx)
 	struct meta *m = tx->m;
 	int err = tx->err;
 
+	if (!err && fail_point("tx_commit"))
+		err = -EIO;                  /* tests: a commit that fails */
 	if (err) {
 		tx_abort(tx);
 		return err;
@@ -171,6 +175,7 @@ int tx_commit(struct tx *tx)
 		pmem_drain(&m->pm);
 	}
 	run_callbacks(tx, 1);
+	atomic_store(&m->xpending, 0);       /* extent changes are durable */
 	pthread_mutex_unlock(&m->tx_lock);
 	return 0;
 }
@@ -181,6 +186,7 @@ int tx_commit_volatile(struct tx *tx)
 {
 	struct meta *m = tx->m;
 	run_callbacks(tx, 1);
+	atomic_store(&m->xpending, 0);
 	pthread_mutex_unlock(&m->tx_lock);
 	return 0;
 }

@@ -111,6 +111,13 @@ struct meta {
 
 	pthread_mutex_t tx_lock;
 	uint64_t jseq;
+	/* Set while the transaction in flight has changed an extent map in
+	 * memory (xmap_replace publishes at once, so that the transaction
+	 * sees its own changes); cleared when it commits or aborts.  A page
+	 * fault that finds an extent while this is set must not map it yet:
+	 * the block may not be durable, or may go back on abort.  See
+	 * dax_lookup() in dax/fault.c. */
+	_Atomic int xpending;
 	char *txmem;              /* JSLOTS transaction buffers */
 
 	/* allocator (tx_lock) */

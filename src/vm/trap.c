@@ -33,6 +33,18 @@ static int trap_err;
 
 static _Thread_local sigjmp_buf *copy_jmp;
 
+/* Set in a child of fork(): its windows are copies of the parent's, and
+ * the parent's file system state in this process is a stale copy that
+ * must never commit anything.  Pages already present keep working;
+ * a fault that would need the file system gets SIGBUS, once with a
+ * message (defect: a child's commit corrupted the pool). */
+static volatile sig_atomic_t forked, forked_said;
+
+static void trap_forked(void)
+{
+	forked = 1;
+}
+
 /*
  * Probes: one instruction each that touches a page, with a fixup.  A
  * fault on the probe instruction is resolved the way the kernel's
@@ -143,6 +155,22 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
 		errno = saved;
 		return;
 	}
+#ifndef UDAX_BUG_FORK_FAULT
+	if (forked) {
+		vm_put(w);
+		if (!forked_said) {
+			static const char msg[] = "udax: a page fault on a udax mapping inherited "
+			                          "across fork() cannot be served: SIGBUS\n";
+			forked_said = 1;
+			if (write(2, msg, sizeof(msg) - 1) < 0) {
+				/* nothing more to say */
+			}
+		}
+		raise_sigbus(addr);
+		errno = saved;
+		return;
+	}
+#endif
 	int r = w->fault(w, addr, is_write(ctx));
 	vm_put(w);
 	if (r == VM_SEGV) {
@@ -171,6 +199,8 @@ static void install(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSEGV, &sa, &old_segv) < 0)
 		trap_err = -errno;
+	else
+		pthread_atfork(NULL, NULL, trap_forked);
 }
 
 int vm_trap_init(void)

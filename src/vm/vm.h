@@ -33,6 +33,12 @@ struct window;
 #define VM_SEGV 2       /* not ours to serve: chain to the application */
 typedef int (*vm_fault_fn)(struct window *w, char *addr, int write);
 
+/* What a private window maps at a page (window.pstate). */
+#define WP_NONE 0       /* reserved: the next access faults */
+#define WP_ZERO 1       /* the zero page, read-only: a hole */
+#define WP_FILE 2       /* the file's block MAP_PRIVATE read-only: live data */
+#define WP_COPY 3       /* writable: the process's own copy */
+
 struct window {
 	char *addr;             /* page aligned */
 	size_t len;             /* page multiple */
@@ -40,6 +46,10 @@ struct window {
 	int prot;               /* PROT_READ / PROT_WRITE */
 	int shared;             /* MAP_SHARED (else MAP_PRIVATE) */
 	int sync;               /* UDAX_MAP_SYNC */
+	/* MAP_PRIVATE only: one byte per page, what is mapped there
+	 * (WP_*).  Changed under the page's entry lock, or with the owner's
+	 * invalidate lock held exclusively (truncate, punch). */
+	unsigned char *pstate;
 	void *owner;            /* the dax inode */
 	vm_fault_fn fault;
 	struct window *next;    /* owner's reverse map */

@@ -109,10 +109,13 @@ struct window *vm_find(const void *addr, size_t len)
 	const char *a = addr;
 	struct window *w = NULL;
 
+	/* compare lengths, not end addresses: a huge @len must not wrap */
+	if (len == 0)
+		len = 1;
 	pthread_mutex_lock(&reg_lock);
 	size_t i = find_pos(a);
-	if (i < nreg && reg[i]->addr <= a && a + len <= reg[i]->addr + reg[i]->len &&
-	    !reg[i]->dead) {
+	if (i < nreg && reg[i]->addr <= a && len <= reg[i]->len &&
+	    (size_t)(a - reg[i]->addr) <= reg[i]->len - len && !reg[i]->dead) {
 		w = reg[i];
 		w->refs++;
 	}
