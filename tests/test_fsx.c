@@ -42,8 +42,8 @@
  * builds), UDAX_FSX_MODES="entry,range" the write_lock modes.  Long run:
  * scripts/fsx-long.sh (docs/testing.md).
  *
- * Gates: checks that the engine is known to fail are off by default and
- * turned on by an environment variable each, or all by UDAX_FSX_STRICT=1:
+ * Gates: each check class below is on by default (the engine passes them
+ * all) and can be turned off with NAME=0 to bisect a failure:
  *   UDAX_FSX_KERNEL=1     write(pipe, map) / read(pipe, map) on the shared
  *                         and private mapping (the kernel gets EFAULT on
  *                         pages udax has not made present)
@@ -107,11 +107,11 @@ static volatile long *progress;   /* shared with the forked run: op in flight */
 
 enum { COW_NONE, COW_YES, COW_MAYBE };   /* pcow[] per page */
 
+/* Every check is on by default; NAME=0 turns one off (to bisect). */
 static int env_on(const char *name)
 {
 	const char *v = getenv(name);
-	const char *s = getenv("UDAX_FSX_STRICT");
-	return (v && *v == '1') || (s && *s == '1');
+	return !(v && *v == '0');
 }
 
 /* ---- generation ---- */
@@ -480,8 +480,17 @@ static int mapped_range(const struct fop *o, uint64_t *off, uint64_t *len)
  * read(pipe, map + off) stores into it. */
 static int kernel_load(const char *m, uint64_t off, uint64_t len)
 {
+	/* the library's contract: pin what the kernel will touch */
+	int perr = udax_pin(fs, (char *)m + off, len, PROT_READ);
+	if (perr) {
+		if (!quiet)
+			fprintf(stderr, "  udax_pin(%s+%llu, %llu, READ) = %d\n", m == map ? "map" : "pmap",
+			        (unsigned long long)off, (unsigned long long)len, perr);
+		return -1;
+	}
 	ssize_t w = write(pfd[1], m + off, len);
 	int e = errno;
+	udax_unpin(fs, (char *)m + off, len);
 	if (w > 0 && read(pfd[0], out, (size_t)w) != w)
 		return -1;
 	if (w != (ssize_t)len) {
@@ -498,8 +507,18 @@ static int kernel_store(char *m, uint64_t off, uint64_t len)
 {
 	if (write(pfd[1], buf, len) != (ssize_t)len)
 		return -1;
+	int perr = udax_pin(fs, m + off, len, PROT_WRITE);
+	if (perr) {
+		if (!quiet)
+			fprintf(stderr, "  udax_pin(%s+%llu, %llu, WRITE) = %d\n", m == map ? "map" : "pmap",
+			        (unsigned long long)off, (unsigned long long)len, perr);
+		if (read(pfd[0], out, len) != (ssize_t)len)
+			return -1;
+		return -1;
+	}
 	ssize_t r = read(pfd[0], m + off, len);
 	int e = errno;
+	udax_unpin(fs, m + off, len);
 	if (r != (ssize_t)len) {
 		/* drain what is left so the pipe is empty for the next op */
 		uint64_t left = len - (r > 0 ? (uint64_t)r : 0);
