@@ -257,7 +257,17 @@ int udax_futimens(udax_fs *fs, int fd, const struct timespec ts[2]);
  * allocates a block (for holes) and marks the page dirty, so fsync and
  * msync flush exactly the pages stored to.  An access at or beyond the
  * page past end of file raises SIGBUS; a store to a PROT_READ mapping is
- * an ordinary SIGSEGV.  MAP_PRIVATE stores never reach the file.
+ * an ordinary SIGSEGV.  Bytes past end of file in the last page read
+ * zero.  MAP_PRIVATE stores never reach the file; as on Linux, a private
+ * page not yet stored to shows the file's current data (also after a
+ * write fills a hole under it), and a page stored to keeps the process's
+ * copy through writes and hole punches, until a shrinking truncate
+ * removes the page.
+ *
+ * A child of fork() cannot use the parent's mappings or descriptors:
+ * pages already present keep working, a fault that needs the file system
+ * raises SIGBUS (with a message on stderr, once), descriptor calls fail
+ * with -EBADF and metadata changes with -EIO.
  *
  * Returns 0 or -EBADF, -EINVAL (len 0, unaligned @off, bad or
  * unsupported flags or prot, MAP_FIXED), -EOVERFLOW (off + len past the
@@ -275,6 +285,8 @@ int udax_mmap(udax_fs *fs, int fd, size_t len, int prot, int flags, off_t off, v
 int udax_munmap(udax_fs *fs, void *addr, size_t len);
 
 /* Flush the pages of [addr, addr+len) stored to through the mapping.
+ * A range that wraps around the address space or is not inside one
+ * mapping gives -ENOMEM (as msync(2)).
  * @flags: MS_SYNC or MS_ASYNC (both flush at once), MS_INVALIDATE
  * (accepted; nothing to do on DAX).  -EINVAL for an unaligned @addr or
  * bad flags, -ENOMEM if the range is not within one udax mapping. */
