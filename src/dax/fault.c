@@ -270,9 +270,7 @@ static int private_fault(struct dax_inode *di, struct window *w, uint64_t pg, in
 			err = vm_install_zero(a, BLK);
 			*st = err ? WP_NONE : WP_ZERO;
 		} else {
-			void *p = mmap(a, BLK, PROT_READ | PROT_WRITE,
-			               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-			err = p == MAP_FAILED ? -errno : 0;
+			err = vm_install_copy(a, NULL, BLK);
 			*st = err ? WP_NONE : WP_COPY;
 		}
 	} else if (!write) {
@@ -282,19 +280,10 @@ static int private_fault(struct dax_inode *di, struct window *w, uint64_t pg, in
 		/* Copy now, under the entry and invalidate locks, instead of
 		 * letting the kernel copy at the retried store: by then a punch
 		 * may have freed the block and the copy would take whatever
-		 * the block holds next.  The copy is made aside and moved
-		 * into place in one step: a page that is writable before it
-		 * is filled would let another thread's store land and then
-		 * be overwritten by the copy. */
-		void *p = mmap(NULL, BLK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		err = p == MAP_FAILED ? -errno : 0;
-		if (!err) {
-			memcpy(p, meta_block(di->m, x.pblk + (pg - x.lblk)), BLK);
-			if (mremap(p, BLK, BLK, MREMAP_MAYMOVE | MREMAP_FIXED, a) == MAP_FAILED) {
-				err = -errno;
-				munmap(p, BLK);
-			}
-		}
+		 * the block holds next.  (vm_install_copy never makes the
+		 * page writable before it holds the copy: another thread's
+		 * store would land and then be overwritten.) */
+		err = vm_install_copy(a, meta_block(di->m, x.pblk + (pg - x.lblk)), BLK);
 		*st = err ? WP_NONE : WP_COPY;
 	}
 	if (err)

@@ -216,6 +216,29 @@ int vm_install_zero(char *addr, size_t len)
 	return p == MAP_FAILED ? -errno : 0;
 }
 
+int vm_install_copy(char *addr, const void *src, size_t len)
+{
+	if (charge(2) < 0)
+		return -ENOMEM;
+	if (!src) {
+		void *p = mmap(addr, len, PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		return p == MAP_FAILED ? -errno : 0;
+	}
+	/* filled aside, then moved into place in one step: the page is
+	 * never writable at @addr before it holds the copy */
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	memcpy(p, src, len);
+	if (mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, addr) == MAP_FAILED) {
+		int err = -errno;
+		munmap(p, len);
+		return err;
+	}
+	return 0;
+}
+
 int vm_zap(char *addr, size_t len)
 {
 	void *p = mmap(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |

@@ -75,6 +75,9 @@ void vm_put(struct window *w);
 /* Page-table primitives on window addresses; 0 or -errno. */
 int vm_install(char *addr, size_t len, int pool_fd, uint64_t pool_off, int prot, int shared);
 int vm_install_zero(char *addr, size_t len);
+/* Private anonymous memory, writable, holding a copy of @src (zeros if
+ * NULL); the range is never writable before it holds the copy. */
+int vm_install_copy(char *addr, const void *src, size_t len);
 int vm_zap(char *addr, size_t len);
 int vm_protect(char *addr, size_t len, int prot);
 /* Kernel VMAs of the process (recounted), and udax's budget for them. */
