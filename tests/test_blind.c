@@ -46,6 +46,7 @@
 #include <sys/wait.h>
 
 #include "api/fs.h"
+#include "vm/vm.h"
 #include "dax/dax.h"
 #include "util/inject.h"
 #include "util/sched.h"
@@ -433,6 +434,165 @@ static void private_copy_punch(void)
 	CHECK(finish(fs, pool) == 0);
 }
 
+/* Found by review: a 4 KiB fault in a mapping covering part of a 2 MiB
+ * run that has a 2 MiB entry mapped the whole run, outside the mapping
+ * and over the application's own memory. */
+static void pmd_partial_window_mode(int zero)
+{
+	const char *pool;
+	int fd;
+	udax_fs *fs = mount_fresh("pmdpart", NULL, &pool, &fd);
+	REQUIRE(fs);
+	if (zero)
+		REQUIRE(udax_ftruncate(fs, fd, 4 * MiB) == 0);
+	else
+		REQUIRE(udax_fallocate(fs, fd, 0, 0, 4 * MiB) == 0);
+	char *a, *b;
+	REQUIRE(udax_mmap(fs, fd, 4 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)&a) == 0);
+	if (zero)
+		CHECK_EQ(a[0], 0);       /* 2 MiB zero entry */
+	else
+		a[0] = 1;                /* 2 MiB dirty entry */
+	REQUIRE(entry_peek(dax_of(fs, fd), 0) & E_PMD);
+	/* B: the last page of the first run only */
+	REQUIRE(udax_mmap(fs, fd, PG, PROT_READ | PROT_WRITE, MAP_SHARED, 2 * MiB - PG, (void **)&b) == 0);
+	struct window *w = vm_find(b, PG);
+	REQUIRE(w);
+	char *rs = w->reserved;
+	vm_put(w);
+	/* the application's memory right below B's reservation */
+	char *app = mmap(rs - 64 * 1024, 64 * 1024, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (app == MAP_FAILED) {
+		printf("  (address below the reservation taken: skipped)\n");
+	} else {
+		memset(app, 0xAA, 64 * 1024);
+		if (zero)
+			CHECK_EQ(b[0], 0);
+		else
+			b[0] = 7;
+		size_t bad = 0;
+		for (size_t i = 0; i < 64 * 1024; i++)
+			bad += (unsigned char)app[i] != 0xAA;
+		CHECK_EQ(bad, 0);
+		munmap(app, 64 * 1024);
+	}
+	if (!zero) {
+		CHECK_EQ(a[2 * MiB - PG], 7);
+		CHECK_EQ(udax_fsync(fs, fd), 0);
+		b[1] = 8;                /* tracked again after the fsync */
+		CHECK(entry_peek(dax_of(fs, fd), 511) & E_DIRTY);
+	}
+	udax_munmap(fs, b, PG);
+	udax_munmap(fs, a, 4 * MiB);
+	udax_close(fs, fd);
+	CHECK(finish(fs, pool) == 0);
+}
+
+static void pmd_partial_window(void) { pmd_partial_window_mode(0); pmd_partial_window_mode(1); }
+
+/* Found by review: fault-around on a neighbouring page re-mapped a page
+ * pinned for writing read-only; the kernel's store got EFAULT. */
+static void pin_fault_around(void)
+{
+	const char *pool;
+	int fd;
+	udax_fs *fs = mount_fresh("pinaround", NULL, &pool, &fd);
+	REQUIRE(fs);
+	char *buf = malloc(MiB);
+	REQUIRE(buf);
+	memset(buf, 'd', MiB);
+	REQUIRE(udax_pwrite(fs, fd, buf, MiB, 0) == MiB);
+	free(buf);
+	char *p;
+	REQUIRE(udax_mmap(fs, fd, MiB, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)&p) == 0);
+	REQUIRE(udax_pin(fs, p + 5 * PG, PG, PROT_WRITE) == 0);
+	int pfd[2];
+	REQUIRE(pipe(pfd) == 0);
+	REQUIRE(write(pfd[1], "hello", 5) == 5);
+	CHECK_EQ(p[0], 'd');             /* a read fault next to the pin */
+	CHECK_EQ(read(pfd[0], p + 5 * PG, 5), 5);
+	CHECK_EQ(udax_unpin(fs, p + 5 * PG, PG), 0);
+	CHECK_EQ(p[5 * PG + 4], 'o');
+	close(pfd[0]);
+	close(pfd[1]);
+	udax_munmap(fs, p, MiB);
+	udax_close(fs, fd);
+	CHECK(finish(fs, pool) == 0);
+}
+
+/* Found by review: pwrite copied into a block a write fault had
+ * published but not committed; the fault's commit failed, the block
+ * went back, and pwrite's data with it. */
+static __thread sigjmp_buf *volatile bus_jmp;
+
+static void on_bus(int sig)
+{
+	(void)sig;
+	if (bus_jmp)
+		siglongjmp(*bus_jmp, 1);
+	_exit(99);
+}
+
+struct fault_job {
+	volatile char *addr;
+	int got_sigbus;
+};
+
+static void *fault_store_run(void *arg)
+{
+	struct fault_job *j = arg;
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 1)) {
+		j->got_sigbus = 1;
+		bus_jmp = NULL;
+		return NULL;
+	}
+	bus_jmp = &jb;
+	*j->addr = 'F';
+	bus_jmp = NULL;
+	return NULL;
+}
+
+static void write_uncommitted(void)
+{
+	const char *pool;
+	int fd;
+	udax_fs *fs = mount_fresh("wuncommit", NULL, &pool, &fd);
+	REQUIRE(fs);
+	REQUIRE(udax_ftruncate(fs, fd, 8 * PG) == 0);
+	char *p;
+	REQUIRE(udax_mmap(fs, fd, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)&p) == 0);
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_bus;
+	sigaction(SIGBUS, &sa, &old);
+	sched_arm("fill:published");
+	struct fault_job fj = { p + 3 * PG, 0 };
+	pthread_t tf, tw;
+	pthread_create(&tf, NULL, fault_store_run, &fj);     /* F: allocating fault */
+	REQUIRE(sched_wait("fill:published", WAIT_MS) == 0);
+	struct pw_job w = { fs, fd, 3 * PG + 100, 8, 0, NULL, 0 };
+	pthread_create(&tw, NULL, pw_run, &w);                /* W: pwrite there */
+	usleep(200 * 1000);
+	fail_arm("tx_commit", 0);                             /* F's commit fails */
+	sched_release("fill:published");
+	pthread_join(tf, NULL);
+	pthread_join(tw, NULL);
+	fail_reset();
+	sched_reset();
+	sigaction(SIGBUS, &old, NULL);
+	CHECK(fj.got_sigbus);                                 /* the fault failed */
+	CHECK_EQ(w.result, 8);
+	char out[8];
+	CHECK_EQ(udax_pread(fs, fd, out, 8, 3 * PG + 100), 8);
+	CHECK(memcmp(out, "WWWWWWWW", 8) == 0);               /* pwrite's data is there */
+	CHECK_EQ(p[3 * PG + 100], 'W');
+	udax_munmap(fs, p, 8 * PG);
+	udax_close(fs, fd);
+	CHECK(finish(fs, pool) == 0);
+}
+
 /* ---- 6. two stores into one unfaulted private page ---- */
 
 struct ps_job {
@@ -700,7 +860,8 @@ int main(int argc, char **argv)
 #define T(n) { #n, n }
 		T(punch_pmd_end), T(zero_after_shrink), T(tail_past_eof), T(hole_eexist),
 		T(private_stale_zero), T(private_copy_kept), T(private_two_stores),
-		T(private_copy_punch), T(pmd_zero_two_maps), T(fork_child_fault), T(map_uncommitted), T(range_lock_fails),
+		T(private_copy_punch), T(pmd_zero_two_maps), T(pmd_partial_window),
+		T(pin_fault_around), T(write_uncommitted), T(fork_child_fault), T(map_uncommitted), T(range_lock_fails),
 		T(size_commit_fails), T(msync_huge_len),
 #undef T
 	};

@@ -296,6 +296,25 @@ static ssize_t write_hole(struct wstate *ws, uint64_t pos, uint64_t hole_end)
 	return (ssize_t)(stop - pos);
 }
 
+/* The extent at @b, committed: a write fault may have published one
+ * whose transaction is still in flight and may yet abort (its block
+ * freed): data copied there would be lost.  Look again under tx_lock
+ * then (lock order: ip->rw, entry locks -> tx_lock). */
+static int committed_lookup(struct wstate *ws, uint64_t b, struct dextent *x, uint64_t *next)
+{
+	int r = xmap_lookup(&ws->ip->xm, b, x, next);
+
+#ifndef UDAX_BUG_WRITE_UNCOMMITTED
+	struct meta *m = &ws->fs->m;
+	if (r && atomic_load(&m->xpending)) {
+		pthread_mutex_lock(&m->tx_lock);
+		r = xmap_lookup(&ws->ip->xm, b, x, next);
+		pthread_mutex_unlock(&m->tx_lock);
+	}
+#endif
+	return r;
+}
+
 /* Write [pos, end); returns bytes written or -errno. */
 static ssize_t write_range(struct wstate *ws, uint64_t pos)
 {
@@ -305,7 +324,7 @@ static ssize_t write_range(struct wstate *ws, uint64_t pos)
 	while (pos < ws->end) {
 		struct dextent x;
 		uint64_t next, b = pos / BLK;
-		if (xmap_lookup(&ws->ip->xm, b, &x, &next)) {
+		if (committed_lookup(ws, b, &x, &next)) {
 			uint64_t n = (x.lblk + x.len) * BLK - pos;
 			n = n < ws->end - pos ? n : ws->end - pos;
 			size_t done = copy_in(ws, block_addr(ws->fs, x.pblk + (b - x.lblk)) + pos % BLK,

@@ -346,8 +346,20 @@ static int map_around(struct dax_inode *di, struct window *w, uint64_t pg,
 		hi = eof_pages(di);
 	if (!clip(w, &lo, &hi))
 		return 0;
-	return map_block(w, page_addr(w, lo), (hi - lo) * BLK, di->pool_fd,
-	                 x->pblk + (lo - x->lblk), PROT_READ);
+	/* Fault-around must not take write access away from a page pinned
+	 * for the kernel (udax_pin): near a pin, map this page alone.  The
+	 * pin lock is held across the check and the change. */
+	vm_pin_read_lock();
+#ifndef UDAX_BUG_AROUND_PINNED
+	if (vm_pinned(page_addr(w, lo), (hi - lo) * BLK)) {
+		lo = pg;
+		hi = pg + 1;
+	}
+#endif
+	int err = map_block(w, page_addr(w, lo), (hi - lo) * BLK, di->pool_fd,
+	                    x->pblk + (lo - x->lblk), PROT_READ);
+	vm_pin_read_unlock();
+	return err;
 }
 
 /* Does any block lie in the 2 MiB run at @a? */
@@ -396,12 +408,22 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 		drop_zero(di, at, PMD_PAGES);
 	}
 	if (e & E_PMD) {                        /* a PMD block entry covers pg */
-		uint64_t pblk = e_pblk(e);
+		/* Only the part of the run inside this window: a window that
+		 * covers part of it (a smaller mapping, another offset) must
+		 * not map over memory that is not its own. */
+		uint64_t lo = at, hi = at + PMD_PAGES;
+#ifndef UDAX_BUG_PMD_UNCLIPPED
+		clip(w, &lo, &hi);
+#endif
+		/* A dirty entry may be mapped writable (fsync write-protects it
+		 * under its lock); so a read fault never takes write access
+		 * from its other pages, pinned ones included. */
+		int prot = PROT_READ | (write || (e & E_DIRTY) ? PROT_WRITE : 0);
 		if (e & E_ZERO)
-			err = map_zero(w, page_addr(w, at), PMD_PAGES * BLK);
+			err = map_zero(w, page_addr(w, lo), (hi - lo) * BLK);
 		else
-			err = map_block(w, page_addr(w, at), PMD_PAGES * BLK, di->pool_fd, pblk,
-			                PROT_READ | (write ? PROT_WRITE : 0));
+			err = map_block(w, page_addr(w, lo), (hi - lo) * BLK, di->pool_fd,
+			                e_pblk(e) + (lo - at), prot);
 		entry_unlock(di, at, err || !write ? e : e | E_DIRTY);
 		return err;
 	}

@@ -10,6 +10,7 @@
 #include <errno.h>
 
 #include "meta/meta.h"
+#include "util/sched.h"
 
 /* Map zeroed blocks at file block @b, at most up to @hole_end and
  * @max blocks.  Returns blocks now mapped at @b (newly or already) with
@@ -42,6 +43,7 @@ int64_t meta_fill_hole(struct meta *m, struct inode *ip, uint64_t b, uint64_t ho
 	pmem_memset(&m->pm, meta_block(m, *pblk), 0, (size_t)got * BLK);
 	pmem_drain(&m->pm);
 	int err = xmap_insert(&tx, ip, b, *pblk, (uint32_t)got);
+	sched_point("fill:published");
 	struct dinode *d = err ? NULL : tx_inode(&tx, ip);
 	if (!d) {
 		tx_abort(&tx);
