@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "api/fs.h"
+#include "util/lockdep.h"
 
 #define MAX_DEPTH 2048
 
@@ -170,7 +171,7 @@ int udax_mkdir(udax_fs *fs, const char *path, mode_t mode)
 
 	if (fs->m.rdonly)
 		return -EROFS;
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	err = path_parent(fs, path, &w);
 	if (err)
 		goto out;
@@ -199,7 +200,7 @@ int udax_mkdir(udax_fs *fs, const char *path, mode_t mode)
 done:
 	walk_done(fs, &w);
 out:
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	return err;
 }
 
@@ -210,7 +211,7 @@ static int unlink_entry(udax_fs *fs, struct walk *w, struct dcent *e, struct ino
 	int isdir = S_ISDIR(ip->d.mode);
 
 	if (!isdir)
-		pthread_rwlock_wrlock(&ip->rw);
+		ul_rw_wrlock(&ip->rw, UL_INODE_RW);
 	tx_begin(&fs->m, &tx);
 	int err = dir_remove(&tx, w->dir, e);
 	struct dinode *pd = err ? NULL : tx_inode(&tx, w->dir);
@@ -230,7 +231,7 @@ static int unlink_entry(udax_fs *fs, struct walk *w, struct dcent *e, struct ino
 		err = err ? err : -E2BIG;
 	}
 	if (!isdir)
-		pthread_rwlock_unlock(&ip->rw);
+		ul_rw_unlock(&ip->rw);
 	return err;
 }
 
@@ -242,7 +243,7 @@ static int remove_common(udax_fs *fs, const char *path, int want_dir)
 
 	if (fs->m.rdonly)
 		return -EROFS;
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	err = path_parent(fs, path, &w);
 	if (err)
 		goto out;
@@ -272,7 +273,7 @@ static int remove_common(udax_fs *fs, const char *path, int want_dir)
 done:
 	walk_done(fs, &w);
 out:
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	return err;
 }
 
@@ -290,15 +291,15 @@ int udax_stat(udax_fs *fs, const char *path, struct stat *st)
 {
 	struct inode *ip;
 
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	int err = path_lookup(fs, path, &ip);
 	if (!err) {
-		pthread_mutex_lock(&fs->m.tx_lock);
+		ul_mutex_lock(&fs->m.tx_lock, UL_TX);
 		fill_stat(ip, st);
-		pthread_mutex_unlock(&fs->m.tx_lock);
+		ul_mutex_unlock(&fs->m.tx_lock);
 		release_inode(fs, ip);
 	}
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	return err;
 }
 
@@ -337,7 +338,7 @@ int udax_opendir(udax_fs *fs, const char *path, udax_dir **out)
 	struct inode *dp;
 	udax_dir *d;
 
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	int err = path_lookup(fs, path, &dp);
 	if (err)
 		goto out;
@@ -355,7 +356,7 @@ int udax_opendir(udax_fs *fs, const char *path, udax_dir **out)
 	}
 	iput(&fs->m, dp);
 out:
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	return err;
 }
 

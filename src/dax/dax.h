@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 #include "meta/meta.h"
+#include "util/lockdep.h"
 #include "vm/vm.h"
 
 #define PMD_PAGES 512u
@@ -93,6 +94,12 @@ void entry_unlock(struct dax_inode *di, uint64_t at, uint64_t val);
  * block, or covered by a PMD entry). */
 int entry_trylock_pte(struct dax_inode *di, uint64_t index, uint64_t *e);
 uint64_t entry_peek(struct dax_inode *di, uint64_t index);
+#ifdef UDAX_DEBUG
+/* the lock-order checker records the caller's file:line (entry.c
+ * defines the functions as (entry_lock), unexpanded) */
+#define entry_lock(...) (ul_set_site(__FILE__, __LINE__), entry_lock(__VA_ARGS__))
+#define entry_trylock_pte(...) (ul_set_site(__FILE__, __LINE__), entry_trylock_pte(__VA_ARGS__))
+#endif
 /* Dirty entries in [from, to): their indices into @out (up to @max). */
 size_t entry_dirty_snapshot(struct dax_inode *di, uint64_t from, uint64_t to,
                             uint64_t *out, size_t max);

@@ -22,10 +22,12 @@
 #include "media/crc32c.h"
 #include "meta/meta.h"
 #include "util/inject.h"
+#include "util/lockdep.h"
+#include "util/debug.h"
 
 void tx_begin(struct meta *m, struct tx *tx)
 {
-	pthread_mutex_lock(&m->tx_lock);
+	ul_mutex_lock(&m->tx_lock, UL_TX);
 	tx->m = m;
 	tx->n = 0;
 	tx->ninodes = 0;
@@ -38,6 +40,7 @@ void *tx_get(struct tx *tx, uint64_t blk, int copy)
 {
 	struct meta *m = tx->m;
 
+	UDAX_BUG_ON(!ul_held(&m->tx_lock));
 	for (uint32_t i = 0; i < tx->n; i++)
 		if (tx->home[i] == blk)
 			return tx->buf[i];
@@ -59,6 +62,7 @@ void *tx_get(struct tx *tx, uint64_t blk, int copy)
 
 int tx_defer(struct tx *tx, tx_cb fn, void *arg)
 {
+	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
 	if (tx->ncb == tx->capcb) {
 		uint32_t cap = tx->capcb ? tx->capcb * 2 : 16;
 		void *n = realloc(tx->cb, cap * sizeof(*tx->cb));
@@ -86,6 +90,7 @@ static uint64_t inode_block(struct meta *m, uint64_t ino)
 
 struct dinode *tx_inode(struct tx *tx, struct inode *ip)
 {
+	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
 	for (uint32_t i = 0; i < tx->ninodes; i++)
 		if (tx->ino[i] == ip)
 			return &ip->d;
@@ -111,11 +116,12 @@ static void run_callbacks(struct tx *tx, int committed)
 
 void tx_abort(struct tx *tx)
 {
+	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
 	for (uint32_t i = tx->ninodes; i-- > 0;)
 		tx->ino[i]->d = tx->saved[i];
 	run_callbacks(tx, 0);
 	atomic_store(&tx->m->xpending, 0);   /* extent maps are as before */
-	pthread_mutex_unlock(&tx->m->tx_lock);
+	ul_mutex_unlock(&tx->m->tx_lock);
 }
 
 static void copy_inodes_into_buffers(struct tx *tx)
@@ -156,6 +162,7 @@ int tx_commit(struct tx *tx)
 	struct meta *m = tx->m;
 	int err = tx->err;
 
+	UDAX_BUG_ON(!ul_held(&m->tx_lock));
 	if (!err && fail_point("tx_commit"))
 		err = -EIO;                  /* tests: a commit that fails */
 #ifndef UDAX_BUG_FORK_FAULT
@@ -180,7 +187,7 @@ int tx_commit(struct tx *tx)
 	}
 	run_callbacks(tx, 1);
 	atomic_store(&m->xpending, 0);       /* extent changes are durable */
-	pthread_mutex_unlock(&m->tx_lock);
+	ul_mutex_unlock(&m->tx_lock);
 	return 0;
 }
 
@@ -191,7 +198,7 @@ int tx_commit_volatile(struct tx *tx)
 	struct meta *m = tx->m;
 	run_callbacks(tx, 1);
 	atomic_store(&m->xpending, 0);
-	pthread_mutex_unlock(&m->tx_lock);
+	ul_mutex_unlock(&m->tx_lock);
 	return 0;
 }
 #endif

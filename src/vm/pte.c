@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 
 #include "vm/vm.h"
+#include "util/lockdep.h"
 
 static _Atomic long est_maps = -1;
 static _Atomic long budget = -1;
@@ -81,14 +82,14 @@ static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void vm_note_mapped(struct window *w, char *addr, size_t len)
 {
-	pthread_mutex_lock(&ring_lock);
+	ul_mutex_lock(&ring_lock, UL_VM_RING);
 	if (ring_len == RING) {           /* forget the oldest */
 		ring_head = (ring_head + 1) % RING;
 		ring_len--;
 	}
 	ring[(ring_head + ring_len) % RING] = (struct mapped){ addr, len, w->id };
 	ring_len++;
-	pthread_mutex_unlock(&ring_lock);
+	ul_mutex_unlock(&ring_lock);
 }
 
 /* Zap the oldest quarter of the recorded ranges; returns how many. */
@@ -96,7 +97,7 @@ static long evict_oldest(void)
 {
 	long n = 0;
 
-	pthread_mutex_lock(&ring_lock);
+	ul_mutex_lock(&ring_lock, UL_VM_RING);
 	size_t k = ring_len / 4 + 1;
 	for (; k && ring_len; k--) {
 		struct mapped m = ring[ring_head];
@@ -110,7 +111,7 @@ static long evict_oldest(void)
 		if (w)
 			vm_put(w);
 	}
-	pthread_mutex_unlock(&ring_lock);
+	ul_mutex_unlock(&ring_lock);
 	return n;
 }
 
