@@ -5,6 +5,10 @@
  * stderr.  In a release build (no UDAX_DEBUG) there is nothing to test:
  * the program says so and exits 77 (skipped).
  */
+#include <stdio.h>
+
+#ifdef UDAX_DEBUG
+
 #include "t.h"
 
 #include <signal.h>
@@ -13,8 +17,6 @@
 #include "dax/dax.h"
 #include "util/debug.h"
 #include "util/lockdep.h"
-
-#ifdef UDAX_DEBUG
 
 /* Run @fn in a child with stderr captured into @out; returns the wait
  * status. */

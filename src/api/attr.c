@@ -335,6 +335,9 @@ ssize_t udax_readlink(udax_fs *fs, const char *path, char *buf, size_t size)
 	if (err) {
 		n = err;
 	} else {
+		/* copied out after tx_lock: @buf may be a udax mapping, and
+		 * a fault that allocates there under tx_lock would deadlock */
+		char tmp[BLK];
 		ul_mutex_lock(&fs->m.tx_lock, UL_TX);
 		struct dextent x;
 		uint64_t next;
@@ -342,14 +345,18 @@ ssize_t udax_readlink(udax_fs *fs, const char *path, char *buf, size_t size)
 			n = -EINVAL;
 		} else {
 			n = (ssize_t)(ip->d.size < size ? ip->d.size : size);
+			if (n > (ssize_t)BLK)
+				n = BLK;
 			if (ip->d.size <= SYMLINK_INLINE)
-				memcpy(buf, ip->d.reserved, (size_t)n);
+				memcpy(tmp, ip->d.reserved, (size_t)n);
 			else if (xmap_lookup(&ip->xm, 0, &x, &next))
-				memcpy(buf, meta_block(&fs->m, x.pblk), (size_t)n);
+				memcpy(tmp, meta_block(&fs->m, x.pblk), (size_t)n);
 			else
 				n = -EUCLEAN; /* fsck reports the missing block */
 		}
 		ul_mutex_unlock(&fs->m.tx_lock);
+		if (n > 0)
+			memcpy(buf, tmp, (size_t)n);
 		release_inode(fs, ip);
 	}
 	ul_mutex_unlock(&fs->ns_lock);

@@ -284,12 +284,16 @@ int udax_fstat(udax_fs *fs, int fd, struct stat *st)
 		fd_put(fs, f);
 		return -EFAULT;
 	}
-	/* directories' fields are under ns_lock, files' under rw */
+	/* directories' fields are under ns_lock, files' under rw; @st is
+	 * written unlocked: it may be a udax mapping, and a fault that
+	 * allocates there under tx_lock would deadlock */
+	struct stat s;
 	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	ul_mutex_lock(&fs->m.tx_lock, UL_TX);
-	fill_stat(f->ip, st);
+	fill_stat(f->ip, &s);
 	ul_mutex_unlock(&fs->m.tx_lock);
 	ul_mutex_unlock(&fs->ns_lock);
+	*st = s;
 	fd_put(fs, f);
 	return 0;
 }

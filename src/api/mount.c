@@ -175,10 +175,13 @@ int udax_unmount(udax_fs *fs)
 	return 0;
 }
 
-int udax_statfs(udax_fs *fs, struct udax_statfs *st)
+int udax_statfs(udax_fs *fs, struct udax_statfs *out)
 {
 	struct meta *m = &fs->m;
+	struct udax_statfs s, *st = &s;
 
+	/* filled here and copied out unlocked: @out may be a udax mapping,
+	 * and a fault allocating there under tx_lock would deadlock */
 	ul_mutex_lock(&m->tx_lock, UL_TX);
 	st->block_size = BLK;
 	st->total_blocks = m->sb.nblocks - m->sb.data_start;
@@ -187,6 +190,7 @@ int udax_statfs(udax_fs *fs, struct udax_statfs *st)
 	st->free_inodes = m->free_inodes;
 	st->name_max = UDAX_NAME_MAX;
 	ul_mutex_unlock(&m->tx_lock);
+	*out = s;
 	return 0;
 }
 
@@ -204,11 +208,14 @@ int udax_info(udax_fs *fs, struct udax_info *info)
 	info->total_blocks = m->sb.nblocks;
 	info->data_start = m->sb.data_start;
 	info->journal_blocks = m->sb.journal_blocks;
+	/* not into @info under tx_lock: it may be a udax mapping */
 	ul_mutex_lock(&m->tx_lock, UL_TX);
-	info->free_blocks = m->free_blocks;
-	info->total_inodes = m->sb.ninodes;
-	info->free_inodes = m->free_inodes;
+	uint64_t free_blocks = m->free_blocks, total_inodes = m->sb.ninodes;
+	uint64_t free_inodes = m->free_inodes;
 	ul_mutex_unlock(&m->tx_lock);
+	info->free_blocks = free_blocks;
+	info->total_inodes = total_inodes;
+	info->free_inodes = free_inodes;
 	strcpy(info->flush_insn, fs->shadow ? "shadow" : pmem_hw_flush_name());
 	info->map_sync = m->pool.map_sync;
 	return 0;

@@ -290,16 +290,19 @@ int udax_rmdir(udax_fs *fs, const char *path)
 int udax_stat(udax_fs *fs, const char *path, struct stat *st)
 {
 	struct inode *ip;
+	struct stat s;
 
 	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	int err = path_lookup(fs, path, &ip);
 	if (!err) {
 		ul_mutex_lock(&fs->m.tx_lock, UL_TX);
-		fill_stat(ip, st);
+		fill_stat(ip, &s);
 		ul_mutex_unlock(&fs->m.tx_lock);
 		release_inode(fs, ip);
 	}
 	ul_mutex_unlock(&fs->ns_lock);
+	if (!err)
+		*st = s;   /* unlocked: @st may be a udax mapping (udax_fstat) */
 	return err;
 }
 
