@@ -2,7 +2,9 @@
  * window.c - address windows and the registry the fault handler
  * searches.
  *
- * The registry is a sorted array under a reader-writer lock.  The fault
+ * The registry is a sorted array under a mutex (reg_lock, a leaf: see
+ * the lock order in dax/dax.h; the fault handler takes it, also when it
+ * interrupts a thread holding udax locks).  The fault
  * handler takes a reference on the window it finds (under the lock),
  * so munmap can unregister a window and then wait for the faults still
  * running in it before it tears the window down.
