@@ -195,7 +195,8 @@ int udax_mkdir(udax_fs *fs, const char *path, mode_t mode)
 		err = err ? err : -E2BIG;
 	} else {
 		err = tx_commit(&tx);
-		iput(&fs->m, ip);
+		if (!err)          /* a failed commit undid ialloc: @ip is gone */
+			iput(&fs->m, ip);
 	}
 done:
 	walk_done(fs, &w);
