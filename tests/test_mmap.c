@@ -435,6 +435,37 @@ static void test_bad_args(void)
 	udax_unmount(fs);
 }
 
+/* Calls that fill a caller's buffer under tx_lock must not fault there:
+ * a buffer that is a udax mapping over a hole takes a write fault that
+ * allocates, i.e. takes tx_lock again (release builds deadlocked; the
+ * debug build's checker aborts in dax_fault).  Each call gets its own
+ * hole page of a shared mapping. */
+static void test_results_into_mapping(void)
+{
+	udax_fs *fs = t_fresh("resmap", 16, NULL);
+	REQUIRE(fs);
+	int fd = udax_open(fs, "/f", O_RDWR | O_CREAT, 0644);
+	REQUIRE(fd >= 0);
+	REQUIRE(udax_ftruncate(fs, fd, 8 * 4096) == 0);
+	REQUIRE(udax_symlink(fs, "/some/target", "/l") == 0);
+	char *m;
+	REQUIRE(udax_mmap(fs, fd, 8 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)&m) == 0);
+	alarm(20);   /* a deadlock fails the test instead of hanging it */
+	CHECK_EQ(udax_fstat(fs, fd, (struct stat *)(m + 0 * 4096)), 0);
+	CHECK_EQ(((struct stat *)m)->st_size, 8 * 4096);
+	CHECK_EQ(udax_stat(fs, "/f", (struct stat *)(m + 1 * 4096)), 0);
+	CHECK_EQ(((struct stat *)(m + 4096))->st_size, 8 * 4096);
+	CHECK_EQ(udax_statfs(fs, (struct udax_statfs *)(m + 2 * 4096)), 0);
+	CHECK_EQ(((struct udax_statfs *)(m + 2 * 4096))->block_size, 4096);
+	CHECK_EQ(udax_readlink(fs, "/l", m + 3 * 4096, 100), 12);
+	CHECK(memcmp(m + 3 * 4096, "/some/target", 12) == 0);
+	CHECK_EQ(udax_info(fs, (struct udax_info *)(m + 4 * 4096)), 0);
+	alarm(0);
+	CHECK_EQ(udax_munmap(fs, m, 8 * 4096), 0);
+	udax_close(fs, fd);
+	udax_unmount(fs);
+}
+
 int main(void)
 {
 	struct sigaction sa;
@@ -453,5 +484,6 @@ int main(void)
 	RUN(test_crash_keeps_fsynced_stores);
 	RUN(test_run_writeback);
 	RUN(test_bad_args);
+	RUN(test_results_into_mapping);
 	return t_summary();
 }

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "api/fs.h"
+#include "util/lockdep.h"
 
 _Static_assert(SYMLINK_MAX == UDAX_SYMLINK_MAX, "one limit");
 _Static_assert(SYMLINK_MAX < BLK, "a long target fits one block");
@@ -107,13 +108,13 @@ static int change_path(udax_fs *fs, const char *path, const struct attr_change *
 		return -EINVAL;
 	if (fs->m.rdonly)
 		return -EROFS;
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	err = path_lookup(fs, path, &ip);
 	if (!err) {
 		err = change_inode(fs, ip, c);
 		release_inode(fs, ip);
 	}
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	return err;
 }
 
@@ -129,9 +130,9 @@ static int change_fd(udax_fs *fs, int fd, const struct attr_change *c)
 		return -EROFS;
 	}
 	/* directories' dinodes are under ns_lock (fs.h) */
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	err = change_inode(fs, f->ip, c);
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	fd_put(fs, f);
 	return err;
 }
@@ -219,7 +220,7 @@ int udax_link(udax_fs *fs, const char *from, const char *to)
 		return -EINVAL;
 	if (fs->m.rdonly)
 		return -EROFS;
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	err = path_lookup(fs, from, &ip);
 	if (err)
 		goto out;
@@ -232,15 +233,15 @@ int udax_link(udax_fs *fs, const char *from, const char *to)
 	if (!err) {
 		int reg = S_ISREG(ip->d.mode);
 		if (reg)
-			pthread_rwlock_wrlock(&ip->rw);
+			ul_rw_wrlock(&ip->rw, UL_INODE_RW);
 		err = add_link(fs, &w, ip);
 		if (reg)
-			pthread_rwlock_unlock(&ip->rw);
+			ul_rw_unlock(&ip->rw);
 		walk_done(fs, &w);
 	}
 	release_inode(fs, ip);
 out:
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	return err;
 }
 
@@ -310,13 +311,13 @@ int udax_symlink(udax_fs *fs, const char *target, const char *path)
 		return -ENAMETOOLONG;
 	if (fs->m.rdonly)
 		return -EROFS;
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	err = new_name(fs, path, &w);
 	if (!err) {
 		err = create_symlink(fs, &w, target, len);
 		walk_done(fs, &w);
 	}
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	return err;
 }
 
@@ -329,28 +330,35 @@ ssize_t udax_readlink(udax_fs *fs, const char *path, char *buf, size_t size)
 		return -EINVAL;
 	if (!buf || size == 0)
 		return -EINVAL;
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	int err = path_lookup(fs, path, &ip);
 	if (err) {
 		n = err;
 	} else {
-		pthread_mutex_lock(&fs->m.tx_lock);
+		/* copied out after tx_lock: @buf may be a udax mapping, and
+		 * a fault that allocates there under tx_lock would deadlock */
+		char tmp[BLK];
+		ul_mutex_lock(&fs->m.tx_lock, UL_TX);
 		struct dextent x;
 		uint64_t next;
 		if (!S_ISLNK(ip->d.mode)) {
 			n = -EINVAL;
 		} else {
 			n = (ssize_t)(ip->d.size < size ? ip->d.size : size);
+			if (n > (ssize_t)BLK)
+				n = BLK;
 			if (ip->d.size <= SYMLINK_INLINE)
-				memcpy(buf, ip->d.reserved, (size_t)n);
+				memcpy(tmp, ip->d.reserved, (size_t)n);
 			else if (xmap_lookup(&ip->xm, 0, &x, &next))
-				memcpy(buf, meta_block(&fs->m, x.pblk), (size_t)n);
+				memcpy(tmp, meta_block(&fs->m, x.pblk), (size_t)n);
 			else
 				n = -EUCLEAN; /* fsck reports the missing block */
 		}
-		pthread_mutex_unlock(&fs->m.tx_lock);
+		ul_mutex_unlock(&fs->m.tx_lock);
+		if (n > 0)
+			memcpy(buf, tmp, (size_t)n);
 		release_inode(fs, ip);
 	}
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	return n;
 }

@@ -18,6 +18,7 @@
 #include "api/fs.h"
 #include "dax/dax.h"
 #include "util/sched.h"
+#include "util/lockdep.h"
 
 #define OPEN_FLAGS_OK (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_SYNC | \
                        O_DSYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | \
@@ -33,12 +34,12 @@ struct ufile *fd_get(udax_fs *fs, int fd)
 #endif
 	if (!fs)
 		return NULL;
-	pthread_mutex_lock(&fs->fd_lock);
+	ul_mutex_lock(&fs->fd_lock, UL_FD);
 	if (fd >= 0 && fd < fs->nfds)
 		f = fs->fds[fd];
 	if (f)
 		f->refs++;
-	pthread_mutex_unlock(&fs->fd_lock);
+	ul_mutex_unlock(&fs->fd_lock);
 	if (f)
 		sched_point("fd:got");
 	return f;
@@ -48,9 +49,9 @@ struct ufile *fd_get(udax_fs *fs, int fd)
 static void ufile_free(udax_fs *fs, struct ufile *f)
 {
 	if (S_ISREG(f->ip->d.mode) && !fs->m.rdonly) {
-		pthread_rwlock_wrlock(&f->ip->rw);
+		ul_rw_wrlock(&f->ip->rw, UL_INODE_RW);
 		inode_sync_times(fs, f->ip, 0);
-		pthread_rwlock_unlock(&f->ip->rw);
+		ul_rw_unlock(&f->ip->rw);
 	}
 	release_inode(fs, f->ip);
 	pthread_mutex_destroy(&f->pos_lock);
@@ -63,9 +64,9 @@ void fd_put(udax_fs *fs, struct ufile *f)
 
 	if (!f)
 		return;
-	pthread_mutex_lock(&fs->fd_lock);
+	ul_mutex_lock(&fs->fd_lock, UL_FD);
 	last = --f->refs == 0;
-	pthread_mutex_unlock(&fs->fd_lock);
+	ul_mutex_unlock(&fs->fd_lock);
 	if (last)
 		ufile_free(fs, f);
 }
@@ -87,14 +88,14 @@ static int fd_install(udax_fs *fs, struct ufile *f)
 {
 	int fd;
 
-	pthread_mutex_lock(&fs->fd_lock);
+	ul_mutex_lock(&fs->fd_lock, UL_FD);
 	for (fd = 0; fd < fs->nfds && fs->fds[fd]; fd++)
 		;
 	if (fd == fs->nfds) {
 		int n = fs->nfds ? fs->nfds * 2 : 16;
 		struct ufile **t = n <= 65536 ? realloc(fs->fds, n * sizeof(*t)) : NULL;
 		if (!t) {
-			pthread_mutex_unlock(&fs->fd_lock);
+			ul_mutex_unlock(&fs->fd_lock);
 			return -EMFILE;
 		}
 		memset(t + fs->nfds, 0, (n - fs->nfds) * sizeof(*t));
@@ -102,7 +103,7 @@ static int fd_install(udax_fs *fs, struct ufile *f)
 		fs->nfds = n;
 	}
 	fs->fds[fd] = f;
-	pthread_mutex_unlock(&fs->fd_lock);
+	ul_mutex_unlock(&fs->fd_lock);
 	return fd;
 }
 
@@ -185,17 +186,17 @@ int udax_open(udax_fs *fs, const char *path, int flags, mode_t mode)
 		return -EINVAL;
 	if (fs->m.rdonly && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)))
 		return -EROFS;
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	err = open_inode(fs, path, flags, mode, &ip);
 	if (!err && (err = check_open(ip, flags)) < 0)
 		release_inode(fs, ip);
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	if (err)
 		return err;
 	if ((flags & O_TRUNC) && fd_writable(&(struct ufile){ .flags = flags }) && S_ISREG(ip->d.mode)) {
-		pthread_rwlock_wrlock(&ip->rw);
+		ul_rw_wrlock(&ip->rw, UL_INODE_RW);
 		err = ip->d.size ? set_size(fs, ip, 0, 0) : 0;
-		pthread_rwlock_unlock(&ip->rw);
+		ul_rw_unlock(&ip->rw);
 		if (err) {
 			release_inode(fs, ip);
 			return err;
@@ -229,12 +230,12 @@ int udax_close(udax_fs *fs, int fd)
 
 	if (!fs)
 		return -EBADF;
-	pthread_mutex_lock(&fs->fd_lock);
+	ul_mutex_lock(&fs->fd_lock, UL_FD);
 	if (fd >= 0 && fd < fs->nfds) {
 		f = fs->fds[fd];
 		fs->fds[fd] = NULL;
 	}
-	pthread_mutex_unlock(&fs->fd_lock);
+	ul_mutex_unlock(&fs->fd_lock);
 	if (!f)
 		return -EBADF;
 	fd_put(fs, f);          /* the table's reference */
@@ -283,12 +284,16 @@ int udax_fstat(udax_fs *fs, int fd, struct stat *st)
 		fd_put(fs, f);
 		return -EFAULT;
 	}
-	/* directories' fields are under ns_lock, files' under rw */
-	pthread_mutex_lock(&fs->ns_lock);
-	pthread_mutex_lock(&fs->m.tx_lock);
-	fill_stat(f->ip, st);
-	pthread_mutex_unlock(&fs->m.tx_lock);
-	pthread_mutex_unlock(&fs->ns_lock);
+	/* directories' fields are under ns_lock, files' under rw; @st is
+	 * written unlocked: it may be a udax mapping, and a fault that
+	 * allocates there under tx_lock would deadlock */
+	struct stat s;
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
+	ul_mutex_lock(&fs->m.tx_lock, UL_TX);
+	fill_stat(f->ip, &s);
+	ul_mutex_unlock(&fs->m.tx_lock);
+	ul_mutex_unlock(&fs->ns_lock);
+	*st = s;
 	fd_put(fs, f);
 	return 0;
 }
@@ -321,8 +326,8 @@ off_t udax_lseek(udax_fs *fs, int fd, off_t off, int whence)
 
 	if (!f)
 		return -EBADF;
-	pthread_mutex_lock(&f->pos_lock);
-	pthread_rwlock_rdlock(&f->ip->rw);
+	ul_mutex_lock(&f->pos_lock, UL_POS);
+	ul_rw_rdlock(&f->ip->rw, UL_INODE_RW);
 	switch (whence) {
 	case SEEK_SET: base = 0; break;
 	case SEEK_CUR: base = f->pos; break;
@@ -342,8 +347,8 @@ off_t udax_lseek(udax_fs *fs, int fd, off_t off, int whence)
 done:
 	if (r >= 0)
 		f->pos = r;
-	pthread_rwlock_unlock(&f->ip->rw);
-	pthread_mutex_unlock(&f->pos_lock);
+	ul_rw_unlock(&f->ip->rw);
+	ul_mutex_unlock(&f->pos_lock);
 	fd_put(fs, f);
 	return r;
 }
@@ -383,9 +388,9 @@ static int sync_common(udax_fs *fs, int fd, int datasync)
 	int err = f->ip->upper ? dax_writeback(f->ip->upper, 0, UINT64_C(1) << 32) : 0;
 	pmem_drain(&fs->m.pm);
 	if (!err) {
-		pthread_rwlock_wrlock(&f->ip->rw);
+		ul_rw_wrlock(&f->ip->rw, UL_INODE_RW);
 		err = inode_sync_times(fs, f->ip, datasync);
-		pthread_rwlock_unlock(&f->ip->rw);
+		ul_rw_unlock(&f->ip->rw);
 	}
 	fd_put(fs, f);
 	return err;

@@ -11,19 +11,22 @@
  * timestamps and releases the ufile and its inode reference; it must be
  * called without any of the locks below held.
  *
- * Locking (outermost first; see meta.h for the rest):
+ * Locking (outermost first; the whole order, with the call path of
+ * every edge, is at the top of dax/dax.h):
  *   fs->ns_lock     every namespace operation and path walk; it also
  *                   protects directory inodes' dinode fields.
+ *   file->pos_lock  a descriptor's offset, held across read()/write()/
+ *                   lseek() so concurrent calls on one descriptor do not
+ *                   share an offset.  Taken *outside* ip->rw, and held
+ *                   while the caller's buffer is faulted in; never
+ *                   together with ns_lock.
  *   ip->rw          a regular file's size and data: shared for reads,
  *                   exclusive for writes, truncate, fallocate and
  *                   link-count changes.  The dinode itself is written
  *                   only under meta->tx_lock (page faults allocate
  *                   without ip->rw), so stat reads it under tx_lock.
- *   file->pos_lock  a descriptor's offset, held across read()/write()
- *                   so concurrent calls on one descriptor do not share
- *                   an offset.
  *   fs->fd_lock     the descriptor table, ufile->refs and fs->maps
- *                   (innermost).
+ *                   (innermost: nothing is taken under it).
  */
 #ifndef UDAX_FS_H
 #define UDAX_FS_H

@@ -15,6 +15,7 @@
 
 #include "api/fs.h"
 #include "dax/dax.h"
+#include "util/lockdep.h"
 
 #define MAP_FLAGS_OK (MAP_SHARED | MAP_PRIVATE | MAP_SHARED_VALIDATE | UDAX_MAP_SYNC | \
                       MAP_POPULATE | MAP_NORESERVE)
@@ -113,10 +114,10 @@ static int mmap_file(udax_fs *fs, struct ufile *f, size_t len, int prot, int fla
 		free(um);
 		return err;
 	}
-	pthread_mutex_lock(&fs->fd_lock);
+	ul_mutex_lock(&fs->fd_lock, UL_FD);
 	um->next = fs->maps;
 	fs->maps = um;
-	pthread_mutex_unlock(&fs->fd_lock);
+	ul_mutex_unlock(&fs->fd_lock);
 	*out = um->w.addr;
 	return 0;
 }
@@ -137,7 +138,7 @@ static struct umap *take_map(udax_fs *fs, void *addr, size_t len)
 	struct umap *um = NULL;
 	size_t plen = (len + BLK - 1) & ~(size_t)(BLK - 1);
 
-	pthread_mutex_lock(&fs->fd_lock);
+	ul_mutex_lock(&fs->fd_lock, UL_FD);
 	for (struct umap **pp = &fs->maps; *pp; pp = &(*pp)->next) {
 		if ((*pp)->w.addr == addr && (*pp)->w.len == plen) {
 			um = *pp;
@@ -145,7 +146,7 @@ static struct umap *take_map(udax_fs *fs, void *addr, size_t len)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&fs->fd_lock);
+	ul_mutex_unlock(&fs->fd_lock);
 	return um;
 }
 
@@ -184,6 +185,9 @@ int writeback_maps(udax_fs *fs)
 {
 	int err = 0;
 
+	/* Exit only (udax_unmount_for_exit, faults frozen): fd_lock is
+	 * held raw across writeback, outside the checker's order (fd_lock is
+	 * innermost elsewhere); no other thread can be changing mappings. */
 	pthread_mutex_lock(&fs->fd_lock);
 	for (struct umap *um = fs->maps; um; um = um->next) {
 		int e = um->w.shared ? dax_writeback(um->w.owner, 0, UINT64_C(1) << 32) : 0;
@@ -234,7 +238,7 @@ int udax_flush(udax_fs *fs, const void *addr, size_t len)
 		return -ENOMEM;
 	struct dax_inode *di = w->owner;
 	uint64_t off = (uint64_t)((const char *)addr - w->addr);
-	pthread_rwlock_rdlock(&di->inval);
+	ul_rw_rdlock(&di->inval, UL_INVAL);
 	for (uint64_t pos = off; pos < off + len;) {
 		struct dextent x;
 		uint64_t next, pg = w->pgoff + pos / BLK, in = pos % BLK;
@@ -245,7 +249,7 @@ int udax_flush(udax_fs *fs, const void *addr, size_t len)
 			pmem_flush(&fs->m.pm, (char *)meta_block(&fs->m, x.pblk + (pg - x.lblk)) + in, n);
 		pos += n;
 	}
-	pthread_rwlock_unlock(&di->inval);
+	ul_rw_unlock(&di->inval);
 	pmem_drain(&fs->m.pm);
 	vm_put(w);
 	return 0;

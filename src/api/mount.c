@@ -9,6 +9,7 @@
 
 #include "api/fs.h"
 #include "util/err.h"
+#include "util/lockdep.h"
 
 /* Pools mounted by this process, to refuse a second mount of one pool. */
 static pthread_mutex_t mounted_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -86,10 +87,10 @@ static int claim_pool(const char *path, dev_t *dev, ino_t *ino)
 		return set_error(-errno, "%s: %s", path, strerror(errno));
 	*dev = st.st_dev;
 	*ino = st.st_ino;
-	pthread_mutex_lock(&mounted_lock);
+	ul_mutex_lock(&mounted_lock, UL_MOUNTED);
 	for (udax_fs *o = mounted; o; o = o->next_mounted) {
 		if (o->dev == st.st_dev && o->ino == st.st_ino) {
-			pthread_mutex_unlock(&mounted_lock);
+			ul_mutex_unlock(&mounted_lock);
 			return set_error(-EBUSY, "%s: pool is already mounted by this process", path);
 		}
 	}
@@ -100,24 +101,24 @@ static void register_mount(udax_fs *fs)
 {
 	fs->next_mounted = mounted;
 	mounted = fs;
-	pthread_mutex_unlock(&mounted_lock);
+	ul_mutex_unlock(&mounted_lock);
 }
 
 static void unclaim_pool(void)
 {
-	pthread_mutex_unlock(&mounted_lock);
+	ul_mutex_unlock(&mounted_lock);
 }
 
 static void unregister_mount(udax_fs *fs)
 {
-	pthread_mutex_lock(&mounted_lock);
+	ul_mutex_lock(&mounted_lock, UL_MOUNTED);
 	for (udax_fs **pp = &mounted; *pp; pp = &(*pp)->next_mounted) {
 		if (*pp == fs) {
 			*pp = fs->next_mounted;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&mounted_lock);
+	ul_mutex_unlock(&mounted_lock);
 }
 
 int udax_mount(const char *path, const char *options, udax_fs **out)
@@ -174,18 +175,22 @@ int udax_unmount(udax_fs *fs)
 	return 0;
 }
 
-int udax_statfs(udax_fs *fs, struct udax_statfs *st)
+int udax_statfs(udax_fs *fs, struct udax_statfs *out)
 {
 	struct meta *m = &fs->m;
+	struct udax_statfs s, *st = &s;
 
-	pthread_mutex_lock(&m->tx_lock);
+	/* filled here and copied out unlocked: @out may be a udax mapping,
+	 * and a fault allocating there under tx_lock would deadlock */
+	ul_mutex_lock(&m->tx_lock, UL_TX);
 	st->block_size = BLK;
 	st->total_blocks = m->sb.nblocks - m->sb.data_start;
 	st->free_blocks = m->free_blocks;
 	st->total_inodes = m->sb.ninodes;
 	st->free_inodes = m->free_inodes;
 	st->name_max = UDAX_NAME_MAX;
-	pthread_mutex_unlock(&m->tx_lock);
+	ul_mutex_unlock(&m->tx_lock);
+	*out = s;
 	return 0;
 }
 
@@ -203,11 +208,14 @@ int udax_info(udax_fs *fs, struct udax_info *info)
 	info->total_blocks = m->sb.nblocks;
 	info->data_start = m->sb.data_start;
 	info->journal_blocks = m->sb.journal_blocks;
-	pthread_mutex_lock(&m->tx_lock);
-	info->free_blocks = m->free_blocks;
-	info->total_inodes = m->sb.ninodes;
-	info->free_inodes = m->free_inodes;
-	pthread_mutex_unlock(&m->tx_lock);
+	/* not into @info under tx_lock: it may be a udax mapping */
+	ul_mutex_lock(&m->tx_lock, UL_TX);
+	uint64_t free_blocks = m->free_blocks, total_inodes = m->sb.ninodes;
+	uint64_t free_inodes = m->free_inodes;
+	ul_mutex_unlock(&m->tx_lock);
+	info->free_blocks = free_blocks;
+	info->total_inodes = total_inodes;
+	info->free_inodes = free_inodes;
 	strcpy(info->flush_insn, fs->shadow ? "shadow" : pmem_hw_flush_name());
 	info->map_sync = m->pool.map_sync;
 	return 0;

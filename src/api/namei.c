@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "api/fs.h"
+#include "util/lockdep.h"
 
 #define MAX_DEPTH 2048
 
@@ -170,7 +171,7 @@ int udax_mkdir(udax_fs *fs, const char *path, mode_t mode)
 
 	if (fs->m.rdonly)
 		return -EROFS;
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	err = path_parent(fs, path, &w);
 	if (err)
 		goto out;
@@ -194,12 +195,13 @@ int udax_mkdir(udax_fs *fs, const char *path, mode_t mode)
 		err = err ? err : -E2BIG;
 	} else {
 		err = tx_commit(&tx);
-		iput(&fs->m, ip);
+		if (!err)          /* a failed commit undid ialloc: @ip is gone */
+			iput(&fs->m, ip);
 	}
 done:
 	walk_done(fs, &w);
 out:
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	return err;
 }
 
@@ -210,7 +212,7 @@ static int unlink_entry(udax_fs *fs, struct walk *w, struct dcent *e, struct ino
 	int isdir = S_ISDIR(ip->d.mode);
 
 	if (!isdir)
-		pthread_rwlock_wrlock(&ip->rw);
+		ul_rw_wrlock(&ip->rw, UL_INODE_RW);
 	tx_begin(&fs->m, &tx);
 	int err = dir_remove(&tx, w->dir, e);
 	struct dinode *pd = err ? NULL : tx_inode(&tx, w->dir);
@@ -230,7 +232,7 @@ static int unlink_entry(udax_fs *fs, struct walk *w, struct dcent *e, struct ino
 		err = err ? err : -E2BIG;
 	}
 	if (!isdir)
-		pthread_rwlock_unlock(&ip->rw);
+		ul_rw_unlock(&ip->rw);
 	return err;
 }
 
@@ -242,7 +244,7 @@ static int remove_common(udax_fs *fs, const char *path, int want_dir)
 
 	if (fs->m.rdonly)
 		return -EROFS;
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	err = path_parent(fs, path, &w);
 	if (err)
 		goto out;
@@ -272,7 +274,7 @@ static int remove_common(udax_fs *fs, const char *path, int want_dir)
 done:
 	walk_done(fs, &w);
 out:
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	return err;
 }
 
@@ -289,16 +291,19 @@ int udax_rmdir(udax_fs *fs, const char *path)
 int udax_stat(udax_fs *fs, const char *path, struct stat *st)
 {
 	struct inode *ip;
+	struct stat s;
 
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	int err = path_lookup(fs, path, &ip);
 	if (!err) {
-		pthread_mutex_lock(&fs->m.tx_lock);
-		fill_stat(ip, st);
-		pthread_mutex_unlock(&fs->m.tx_lock);
+		ul_mutex_lock(&fs->m.tx_lock, UL_TX);
+		fill_stat(ip, &s);
+		ul_mutex_unlock(&fs->m.tx_lock);
 		release_inode(fs, ip);
 	}
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
+	if (!err)
+		*st = s;   /* unlocked: @st may be a udax mapping (udax_fstat) */
 	return err;
 }
 
@@ -337,7 +342,7 @@ int udax_opendir(udax_fs *fs, const char *path, udax_dir **out)
 	struct inode *dp;
 	udax_dir *d;
 
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	int err = path_lookup(fs, path, &dp);
 	if (err)
 		goto out;
@@ -355,7 +360,7 @@ int udax_opendir(udax_fs *fs, const char *path, udax_dir **out)
 	}
 	iput(&fs->m, dp);
 out:
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	return err;
 }
 

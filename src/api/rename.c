@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "api/fs.h"
+#include "util/lockdep.h"
 
 struct rn {
 	struct walk from, to;
@@ -163,11 +164,11 @@ static void lock_files(struct rn *r, int lock)
 		t = x;
 	}
 	if (lock) {
-		if (f) pthread_rwlock_wrlock(&f->rw);
-		if (t) pthread_rwlock_wrlock(&t->rw);
+		if (f) ul_rw_wrlock(&f->rw, UL_INODE_RW);
+		if (t) ul_rw_wrlock_nested(&t->rw, UL_INODE_RW, 1);
 	} else {
-		if (t) pthread_rwlock_unlock(&t->rw);
-		if (f) pthread_rwlock_unlock(&f->rw);
+		if (t) ul_rw_unlock(&t->rw);
+		if (f) ul_rw_unlock(&f->rw);
 	}
 }
 
@@ -217,7 +218,7 @@ int udax_rename(udax_fs *fs, const char *from, const char *to, unsigned flags)
 	if (fs->m.rdonly)
 		return -EROFS;
 	memset(&r, 0, sizeof(r));
-	pthread_mutex_lock(&fs->ns_lock);
+	ul_mutex_lock(&fs->ns_lock, UL_NS);
 	int err = rename_locked(fs, from, to, flags, &r);
 	if (r.fi)
 		iput(&fs->m, r.fi);
@@ -225,6 +226,6 @@ int udax_rename(udax_fs *fs, const char *from, const char *to, unsigned flags)
 		release_inode(fs, r.ti);
 	walk_done(fs, &r.from);
 	walk_done(fs, &r.to);
-	pthread_mutex_unlock(&fs->ns_lock);
+	ul_mutex_unlock(&fs->ns_lock);
 	return err;
 }

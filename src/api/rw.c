@@ -34,6 +34,8 @@
 #include "dax/dax.h"
 #include "util/inject.h"
 #include "util/sched.h"
+#include "util/lockdep.h"
+#include "util/debug.h"
 
 /* Largest run allocated (and copied) inside one transaction, in blocks:
  * bounds how long tx_lock is held by one big write. */
@@ -156,11 +158,11 @@ static ssize_t pread_file(udax_fs *fs, struct ufile *f, void *buf, size_t len, o
 	for (;;) {
 		void *fa = NULL;
 		int efault = 0;
-		pthread_rwlock_rdlock(&f->ip->rw);
+		ul_rw_rdlock(&f->ip->rw, UL_INODE_RW);
 		ssize_t r = read_locked(fs, f->ip, (char *)buf + total, (uint64_t)off + total,
 		                        len - total, &fa, &efault);
 		uint64_t size = f->ip->d.size;
-		pthread_rwlock_unlock(&f->ip->rw);
+		ul_rw_unlock(&f->ip->rw);
 		total += (uint64_t)r;
 		if (!fa || (uint64_t)off + total >= size || total == len)
 			break;
@@ -191,10 +193,11 @@ int set_size(udax_fs *fs, struct inode *ip, uint64_t size, int zero_gap)
 	struct dax_inode *di = ip->upper;
 	uint64_t old = ip->d.size;
 
+	UDAX_BUG_ON(!ul_held_excl(&ip->rw));
 	if (size > old && zero_gap)
 		zero_tail_gap(fs, ip, old, size);
 	if (size < old && di)
-		pthread_rwlock_wrlock(&di->inval);
+		ul_rw_wrlock(&di->inval, UL_INVAL);
 	tx_begin(&fs->m, &tx);
 	struct dinode *d = tx_inode(&tx, ip);
 	int err = -E2BIG;
@@ -222,7 +225,7 @@ int set_size(udax_fs *fs, struct inode *ip, uint64_t size, int zero_gap)
 		err = meta_unmap(&fs->m, ip, first, UINT64_C(1) << 32);
 	}
 	if (size < old && di)
-		pthread_rwlock_unlock(&di->inval);
+		ul_rw_unlock(&di->inval);
 	return err;
 }
 
@@ -307,9 +310,9 @@ static int committed_lookup(struct wstate *ws, uint64_t b, struct dextent *x, ui
 #ifndef UDAX_BUG_WRITE_UNCOMMITTED
 	struct meta *m = &ws->fs->m;
 	if (r && atomic_load(&m->xpending)) {
-		pthread_mutex_lock(&m->tx_lock);
+		ul_mutex_lock(&m->tx_lock, UL_TX);
 		r = xmap_lookup(&ws->ip->xm, b, x, next);
-		pthread_mutex_unlock(&m->tx_lock);
+		ul_mutex_unlock(&m->tx_lock);
 	}
 #endif
 	return r;
@@ -394,10 +397,10 @@ static void unlock_range(struct dax_inode *di, struct held *h, size_t n)
 /* Cure 2: after the copy, flush and drop the range's entries. */
 static void flush_and_invalidate(struct dax_inode *di, uint64_t b, uint64_t e)
 {
-	pthread_rwlock_wrlock(&di->inval);
+	ul_rw_wrlock(&di->inval, UL_INVAL);
 	dax_writeback(di, b, e);
 	dax_drop_clean(di, b, e);
-	pthread_rwlock_unlock(&di->inval);
+	ul_rw_unlock(&di->inval);
 }
 
 static ssize_t write_locked(struct wstate *ws, uint64_t pos)
@@ -414,7 +417,7 @@ static ssize_t write_locked(struct wstate *ws, uint64_t pos)
 	if (pos > old_size)
 		zero_tail_gap(ws->fs, ip, old_size, pos);
 	if (di && di->write_lock == WL_EXCLUSIVE)
-		pthread_rwlock_wrlock(&di->inval);
+		ul_rw_wrlock(&di->inval, UL_INVAL);
 	if (di && di->write_lock == WL_RANGE) {
 		h = lock_range(di, pos / BLK, (ws->end + BLK - 1) / BLK, &nheld);
 		if (!h)
@@ -424,7 +427,7 @@ static ssize_t write_locked(struct wstate *ws, uint64_t pos)
 	if (h)
 		unlock_range(di, h, nheld);
 	if (di && di->write_lock == WL_EXCLUSIVE)
-		pthread_rwlock_unlock(&di->inval);
+		ul_rw_unlock(&di->inval);
 	if (r > 0 && di && di->write_lock == WL_FLUSH)
 		flush_and_invalidate(di, pos / BLK, (pos + (uint64_t)r + BLK - 1) / BLK);
 	if (r <= 0)
@@ -443,10 +446,10 @@ static ssize_t write_locked(struct wstate *ws, uint64_t pos)
 	}
 	/* the dinode is written only under tx_lock: a page fault may be
 	 * committing an allocation for this inode right now */
-	pthread_mutex_lock(&ws->fs->m.tx_lock);
+	ul_mutex_lock(&ws->fs->m.tx_lock, UL_TX);
 	ip->d.mtime_ns = ip->d.ctime_ns = now_ns();
 	ip->times_dirty = 1;
-	pthread_mutex_unlock(&ws->fs->m.tx_lock);
+	ul_mutex_unlock(&ws->fs->m.tx_lock);
 	if (ws->f->flags & (O_SYNC | O_DSYNC))
 		inode_sync_times(ws->fs, ip, 0);
 	return r;
@@ -471,11 +474,11 @@ static ssize_t do_write(udax_fs *fs, struct ufile *f, const void *buf, size_t le
 		return -EFAULT;
 	ws.di = ip->upper;
 	for (;;) {
-		pthread_rwlock_wrlock(&ip->rw);
+		ul_rw_wrlock(&ip->rw, UL_INODE_RW);
 		uint64_t pos = (f->flags & O_APPEND) ? ip->d.size : (uint64_t)(use_pos ? f->pos : off) + total;
 		if (total == 0) {
 			if (pos >= UDAX_MAX_FILE_SIZE) {
-				pthread_rwlock_unlock(&ip->rw);
+				ul_rw_unlock(&ip->rw);
 				return -EFBIG;
 			}
 			if (len > UDAX_MAX_FILE_SIZE - pos)
@@ -491,7 +494,7 @@ static ssize_t do_write(udax_fs *fs, struct ufile *f, const void *buf, size_t le
 			if (use_pos)
 				f->pos = (off_t)(ws.start + total);
 		}
-		pthread_rwlock_unlock(&ip->rw);
+		ul_rw_unlock(&ip->rw);
 		if (r < 0)
 			return total ? (ssize_t)total : r;
 		if (!ws.fault_addr || total == len)
@@ -521,9 +524,9 @@ ssize_t udax_write(udax_fs *fs, int fd, const void *buf, size_t len)
 
 	if (!f)
 		return -EBADF;
-	pthread_mutex_lock(&f->pos_lock);
+	ul_mutex_lock(&f->pos_lock, UL_POS);
 	ssize_t r = do_write(fs, f, buf, len, 0, 1);
-	pthread_mutex_unlock(&f->pos_lock);
+	ul_mutex_unlock(&f->pos_lock);
 	fd_put(fs, f);
 	return r;
 }
@@ -534,11 +537,11 @@ ssize_t udax_read(udax_fs *fs, int fd, void *buf, size_t len)
 
 	if (!f)
 		return -EBADF;
-	pthread_mutex_lock(&f->pos_lock);
+	ul_mutex_lock(&f->pos_lock, UL_POS);
 	ssize_t r = pread_file(fs, f, buf, len, f->pos);   /* not the fd: it may be reused */
 	if (r > 0)
 		f->pos += r;
-	pthread_mutex_unlock(&f->pos_lock);
+	ul_mutex_unlock(&f->pos_lock);
 	fd_put(fs, f);
 	return r;
 }

@@ -15,6 +15,7 @@
 #include "api/fs.h"
 #include "dax/dax.h"
 #include "util/sched.h"
+#include "util/lockdep.h"
 
 #define FALLOC_RUN 4096u
 
@@ -26,9 +27,9 @@ static int ftruncate_file(udax_fs *fs, struct ufile *f, off_t len)
 		return -EFBIG;
 	if (!fd_writable(f) || !S_ISREG(f->ip->d.mode))
 		return -EINVAL;
-	pthread_rwlock_wrlock(&f->ip->rw);
+	ul_rw_wrlock(&f->ip->rw, UL_INODE_RW);
 	int err = set_size(fs, f->ip, (uint64_t)len, 1);
-	pthread_rwlock_unlock(&f->ip->rw);
+	ul_rw_unlock(&f->ip->rw);
 	return err;
 }
 
@@ -72,14 +73,14 @@ static int punch(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e)
 	zero_mapped(fs, ip, lb * BLK, e);
 	struct dax_inode *di = ip->upper;
 	if (di) {
-		pthread_rwlock_wrlock(&di->inval);
+		ul_rw_wrlock(&di->inval, UL_INVAL);
 		dax_invalidate(di, fb, lb, 0);   /* no mapping may reach a freed block;
 		                                    private copies stay (as Linux) */
 	}
 	sched_point("punch:before-free");
 	int err = meta_unmap(&fs->m, ip, fb, lb);
 	if (di)
-		pthread_rwlock_unlock(&di->inval);
+		ul_rw_unlock(&di->inval);
 	return err;
 }
 
@@ -117,7 +118,7 @@ int udax_fallocate(udax_fs *fs, int fd, int mode, off_t off, off_t len)
 	}
 	struct inode *ip = f->ip;
 	uint64_t s = (uint64_t)off, e = s + (uint64_t)len;
-	pthread_rwlock_wrlock(&ip->rw);
+	ul_rw_wrlock(&ip->rw, UL_INODE_RW);
 	if (mode & UDAX_FALLOC_PUNCH_HOLE) {
 		err = punch(fs, ip, s, e);
 	} else {
@@ -127,7 +128,7 @@ int udax_fallocate(udax_fs *fs, int fd, int mode, off_t off, off_t len)
 		if (!err && !(mode & UDAX_FALLOC_KEEP_SIZE) && e > ip->d.size)
 			err = set_size(fs, ip, e, 1);
 	}
-	pthread_rwlock_unlock(&ip->rw);
+	ul_rw_unlock(&ip->rw);
 	fd_put(fs, f);
 	return err;
 }

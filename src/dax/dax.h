@@ -2,10 +2,21 @@
  * dax.h - the DAX engine: the mapping-entry index, page faults, the
  * write path's rules, writeback, and invalidation.
  *
- * LOCK ORDER (outermost first) and who may sleep on what:
+ * LOCK ORDER (outermost first) and who may sleep on what.  In debug
+ * builds (CMAKE_BUILD_TYPE=Debug) src/util/lockdep.h checks every
+ * acquisition against this order (enum ul_class is the same list) and
+ * aborts with both call sites on an inversion.
  *
+ *   mounted_lock        api/mount.c: the process's mount registry; held
+ *                       across meta_open (recovery runs under the claim).
+ *   fs->ns_lock         every namespace operation and path walk.
+ *   file->pos_lock      a descriptor's offset: read(), write(), lseek();
+ *                       outside ip->rw, and held while the caller's
+ *                       buffer is faulted in.  Never held with ns_lock.
  *   ip->rw              inode lock: pread shared; pwrite, truncate,
  *                       fallocate exclusive.  Faults never take it.
+ *                       Two at once only in rename, under ns_lock, in
+ *                       inode-number order (subclass 1 for the second).
  *   di->inval           invalidate lock: faults shared; truncate, punch
  *                       hole, zero range exclusive (write_lock=exclusive:
  *                       pwrite too; write_lock=flush: pwrite briefly,
@@ -17,15 +28,113 @@
  *                       invalidation.  A sleeper waits on a hashed wait
  *                       queue keyed by the entry's 2 MiB-aligned index,
  *                       so PMD and PTE waiters meet; every unlock and
- *                       removal wakes all sleepers of that queue.
+ *                       removal wakes all sleepers of that queue.  One
+ *                       thread may hold many (a writeback run, the
+ *                       range of a write_lock=range pwrite); only a
+ *                       holder that waits for none while holding others
+ *                       takes more than one (lock_run uses trylock;
+ *                       lock_range and invalidation go in index order).
  *   meta->tx_lock       journal and allocator (a fault that allocates).
- *   xm->lock, di->tree_lock, di->rmap_lock, vm registry lock
- *                       innermost, never held across a sleep or a fault.
+ *   meta->icache_lock   inode cache and reference counts.
+ *   xm->lock            an extent map: lookups shared, leaf swaps
+ *                       exclusive; innermost but for the locks below.
+ *   create_lock         dax/entry.c dax_inode_get: leaf.
+ *   di->tree_lock       the index: leaf, a few hundred instructions.
+ *   di->rmap_lock       the reverse map.  Held across mmap/mprotect
+ *                       system calls and a /proc/self/maps read (charge,
+ *                       vm_pressure), and takes ring_lock and reg_lock
+ *                       inside; never across a fault or a sleep on
+ *                       another udax lock.
+ *   vm ring_lock        vm/pte.c eviction ring (takes reg_lock).
+ *   vm reg_lock         vm/window.c window registry (a mutex): leaf.
+ *   fs->fd_lock         descriptor table, ufile->refs, fs->maps: leaf.
+ *   shadow->lock        pmem/shadow.c (shadow mounts): leaf; the fence
+ *                       hook runs under it.
+ *   inject / sched      util/inject.c and util/sched.c (tests): leaves.
  *
- * A thread holding ip->rw or an entry lock never takes a page fault on
- * a udax mapping: copies to and from callers' buffers go through
- * vm_copy(), which bails out, and the caller drops its locks, faults
- * the page in and retries.
+ * Every edge, with a call path that creates it:
+ *   mounted_lock -> tx_lock        udax_mount -> meta_open -> meta_reap_orphans
+ *                                  -> meta_evict -> tx_begin
+ *   mounted_lock -> icache_lock    udax_mount -> meta_open -> meta_reap_orphans -> iget
+ *   ns_lock -> ip->rw              udax_unlink -> remove_common -> unlink_entry;
+ *                                  udax_link; udax_rename -> lock_files
+ *   ns_lock -> tx_lock             udax_mkdir, udax_open -> create_file, udax_rename
+ *                                  -> rename_tx, udax_chmod -> change_inode
+ *                                  -> tx_begin; udax_fstat, udax_stat,
+ *                                  udax_readlink (dinode read under tx_lock);
+ *                                  udax_open -> release_inode -> meta_evict
+ *   ns_lock -> icache_lock         path_parent / path_lookup -> iget; iput
+ *   ip->rw -> ip->rw/1             udax_rename -> lock_files (two regular files)
+ *   pos_lock -> ip->rw             udax_write -> do_write; udax_read -> pread_file;
+ *                                  udax_lseek
+ *   pos_lock -> di->inval          udax_read/udax_write -> vm_prefault -> dax_fault
+ *                                  (and on: everything a fault takes)
+ *   ip->rw -> di->inval            udax_ftruncate -> set_size (shrink); udax_fallocate
+ *                                  -> punch; write_locked (write_lock=exclusive);
+ *                                  write_locked -> flush_and_invalidate (flush)
+ *   ip->rw -> entry lock           write_locked -> lock_range (write_lock=range);
+ *                                  write_hole -> dax_evict_zero; udax_fallocate
+ *                                  -> fill_holes -> dax_evict_zero
+ *   ip->rw -> tx_lock              udax_pwrite -> write_hole -> tx_begin; set_size;
+ *                                  write_locked (times); sync_common / ufile_free
+ *                                  -> inode_sync_times
+ *   ip->rw -> xm->lock             pread_file -> read_locked -> xmap_lookup;
+ *                                  write_range -> xmap_lookup
+ *   di->inval -> entry lock        dax_fault -> pte_fault / pmd_fault / private_fault
+ *                                  -> entry_lock; set_size, punch -> dax_invalidate;
+ *                                  flush_and_invalidate -> dax_writeback,
+ *                                  dax_drop_clean; write_lock=exclusive: write_hole
+ *                                  -> dax_evict_zero
+ *   di->inval -> tx_lock           set_size -> tx_begin and -> meta_unmap (shrink);
+ *                                  punch -> meta_unmap; write_lock=exclusive:
+ *                                  write_hole -> tx_begin
+ *   di->inval -> xm->lock          udax_flush -> xmap_lookup
+ *   entry lock -> entry lock       writeback_from -> lock_run -> entry_trylock_pte;
+ *                                  write_locked -> lock_range (index order)
+ *   entry lock -> tx_lock          pte_fault -> meta_fill_hole; dax_lookup (a fault
+ *                                  waits for a transaction in flight);
+ *                                  write_lock=range: write_range -> write_hole
+ *                                  -> tx_begin
+ *   entry lock -> xm->lock         pte_fault -> dax_lookup / blocks_in
+ *                                  -> xmap_lookup; unlock_range -> xmap_lookup
+ *   entry lock -> tree_lock        entry_lock / entry_unlock with other entry
+ *                                  locks held (lock_run, lock_range, invalidation)
+ *   entry lock -> rmap_lock        writeback_from -> rmap_protect; drop_zero,
+ *                                  dax_evict_zero, remove_entry -> rmap_zap_shared;
+ *                                  pte_fault, evict_private, unlock_range
+ *                                  -> rmap_zap_private_zero
+ *   entry lock -> ring_lock        pte_fault -> map_block -> vm_note_mapped;
+ *                                  -> vm_install -> charge -> evict_oldest
+ *   entry lock -> shadow->lock     writeback_from, remove_entry -> pmem_flush
+ *   entry lock -> inject, sched    lock_range -> fail_point("range:lock");
+ *                                  private_fault -> sched_point("private:locked")
+ *   tx_lock -> icache_lock         ialloc -> icache_insert; tx_commit/tx_abort
+ *                                  -> finish_ifree / undo_ialloc
+ *   tx_lock -> xm->lock            xmap_insert / xmap_remove -> xmap_replace;
+ *                                  tx_abort -> xedit_done; write_hole,
+ *                                  meta_fill_hole -> xmap_lookup (recheck);
+ *                                  dax_lookup -> xmap_lookup
+ *   tx_lock -> shadow->lock        tx_commit -> write_journal -> pmem_drain
+ *   tx_lock -> inject, sched       tx_commit -> fail_point("tx_commit");
+ *                                  write_hole -> sched_point("write:hole-locked")
+ *   icache_lock -> xm->lock        iget -> xmap_load -> xmap_reserve
+ *   rmap_lock -> ring_lock         rmap_protect -> map_block -> vm_note_mapped;
+ *                                  rmap_protect -> vm_install -> charge
+ *                                  -> evict_oldest
+ *   rmap_lock -> reg_lock          rmap_protect -> vm_install -> charge
+ *                                  -> evict_oldest -> vm_find
+ *   ring_lock -> reg_lock          evict_oldest -> vm_find
+ *   any -> reg_lock                on_segv -> vm_find, when a vm_copy probe faults
+ *                                  (the interrupted thread may hold ip->rw, entry
+ *                                  locks, tx_lock: write_hole -> copy_in)
+ *
+ * A thread holding ip->rw, di->inval, an entry lock, tx_lock or any lock
+ * after it never takes a page fault on a udax mapping (dax_fault asserts
+ * it; only ns_lock and pos_lock may be held there): copies to and from
+ * callers' buffers go through vm_copy(), which bails out, and the
+ * caller drops its locks, faults the page in and retries.  Results that
+ * are read under tx_lock (stat, statfs, readlink) are copied to the
+ * caller's buffer after it is dropped.
  *
  * THE RULES that keep dirty pages from being forgotten (DESIGN.md):
  *   a. faults lock the entry before looking up or allocating;
@@ -47,6 +156,7 @@
 #include <stdint.h>
 
 #include "meta/meta.h"
+#include "util/lockdep.h"
 #include "vm/vm.h"
 
 #define PMD_PAGES 512u
@@ -93,6 +203,12 @@ void entry_unlock(struct dax_inode *di, uint64_t at, uint64_t val);
  * block, or covered by a PMD entry). */
 int entry_trylock_pte(struct dax_inode *di, uint64_t index, uint64_t *e);
 uint64_t entry_peek(struct dax_inode *di, uint64_t index);
+#ifdef UDAX_DEBUG
+/* the lock-order checker records the caller's file:line (entry.c
+ * defines the functions as (entry_lock), unexpanded) */
+#define entry_lock(...) (ul_set_site(__FILE__, __LINE__), entry_lock(__VA_ARGS__))
+#define entry_trylock_pte(...) (ul_set_site(__FILE__, __LINE__), entry_trylock_pte(__VA_ARGS__))
+#endif
 /* Dirty entries in [from, to): their indices into @out (up to @max). */
 size_t entry_dirty_snapshot(struct dax_inode *di, uint64_t from, uint64_t to,
                             uint64_t *out, size_t max);

@@ -33,6 +33,8 @@
 #include "dax/dax.h"
 #include "util/salloc.h"
 #include "util/sched.h"
+#include "util/debug.h"
+#include "util/lockdep.h"
 
 #define RBITS 6
 #define RSLOTS 64u
@@ -73,7 +75,7 @@ struct dax_inode *dax_inode_get(struct meta *m, struct inode *ip, int pool_fd, i
 	static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 	struct dax_inode *di;
 
-	pthread_mutex_lock(&create_lock);
+	ul_mutex_lock(&create_lock, UL_DAX_CREATE);
 	di = ip->upper;
 	if (!di) {
 		di = calloc(1, sizeof(*di));
@@ -89,7 +91,7 @@ struct dax_inode *dax_inode_get(struct meta *m, struct inode *ip, int pool_fd, i
 			__atomic_store_n(&ip->upper, di, __ATOMIC_RELEASE);
 		}
 	}
-	pthread_mutex_unlock(&create_lock);
+	ul_mutex_unlock(&create_lock);
 	return di;
 }
 
@@ -121,6 +123,7 @@ static uint64_t tree_get(struct dax_inode *di, uint64_t index)
 {
 	struct rnode *n = di->root;
 
+	UDAX_BUG_ON(!ul_held(&di->tree_lock));
 	if (!n || (di->height * RBITS < 64 && index >> (di->height * RBITS)))
 		return 0;
 	for (int level = di->height; level > 1; level--) {
@@ -134,6 +137,7 @@ static uint64_t tree_get(struct dax_inode *di, uint64_t index)
 
 static int tree_grow(struct dax_inode *di, uint64_t index)
 {
+	UDAX_BUG_ON(!ul_held(&di->tree_lock));
 	if (!di->root) {
 		di->root = node_new();
 		if (!di->root)
@@ -159,6 +163,7 @@ static int tree_set(struct dax_inode *di, uint64_t index, uint64_t val)
 	struct rnode *path[12];
 	unsigned slot[12];
 
+	UDAX_BUG_ON(!ul_held(&di->tree_lock));
 	if (!val && (!di->root || (di->height * RBITS < 64 && index >> (di->height * RBITS))))
 		return 0;
 	if (val && tree_grow(di, index) < 0)
@@ -233,10 +238,10 @@ static size_t snapshot(struct dax_inode *di, uint64_t from, uint64_t to, int dir
 {
 	size_t k = 0;
 
-	pthread_mutex_lock(&di->tree_lock);
+	ul_mutex_lock(&di->tree_lock, UL_TREE);
 	if (di->root)
 		k = walk(di->root, di->height, 0, from, to, dirty, out, max, 0);
-	pthread_mutex_unlock(&di->tree_lock);
+	ul_mutex_unlock(&di->tree_lock);
 	return k;
 }
 
@@ -254,9 +259,9 @@ size_t entry_range_snapshot(struct dax_inode *di, uint64_t from, uint64_t to,
 
 uint64_t dax_nr_entries(struct dax_inode *di)
 {
-	pthread_mutex_lock(&di->tree_lock);
+	ul_mutex_lock(&di->tree_lock, UL_TREE);
 	uint64_t n = di->nentries;
-	pthread_mutex_unlock(&di->tree_lock);
+	ul_mutex_unlock(&di->tree_lock);
 	return n;
 }
 
@@ -277,6 +282,7 @@ static void futex_wake_all(_Atomic uint32_t *addr)
 static uint64_t covering(struct dax_inode *di, uint64_t index, uint64_t *at)
 {
 	uint64_t a = index & ~(uint64_t)(PMD_PAGES - 1);
+	UDAX_BUG_ON(!ul_held(&di->tree_lock));
 	uint64_t e = tree_get(di, a);
 
 	if (e & E_PMD) {
@@ -290,6 +296,7 @@ static uint64_t covering(struct dax_inode *di, uint64_t index, uint64_t *at)
 static int pte_entries_in(struct dax_inode *di, uint64_t a)
 {
 	uint64_t found;
+	UDAX_BUG_ON(!ul_held(&di->tree_lock));
 	if (!di->root)
 		return 0;
 	return walk(di->root, di->height, 0, a, a + PMD_PAGES, 0, &found, 1, 0) != 0;
@@ -300,19 +307,26 @@ static void sleep_on(struct dax_inode *di, uint64_t index)
 	struct waitq *q = waitq_of(di, index);
 	uint32_t seq = atomic_load(&q->seq);
 
+	UDAX_BUG_ON(!ul_held(&di->tree_lock));
 	atomic_fetch_add(&q->sleepers, 1);
-	pthread_mutex_unlock(&di->tree_lock);
+	ul_mutex_unlock(&di->tree_lock);
 	sched_point("entry:sleep");
 	futex_wait(&q->seq, seq);
 	atomic_fetch_sub(&q->sleepers, 1);
-	pthread_mutex_lock(&di->tree_lock);
+	ul_mutex_lock(&di->tree_lock, UL_TREE);
 }
 
-int entry_lock(struct dax_inode *di, uint64_t index, int pmd, uint64_t *e, uint64_t *at)
+int (entry_lock)(struct dax_inode *di, uint64_t index, int pmd, uint64_t *e, uint64_t *at)
 {
 	int err = 0;
+#ifdef UDAX_DEBUG
+	const char *file;
+	int line;
+	ul_take_site(&file, &line, __FILE__, __LINE__);
+	ul_acquire_check(UL_ENTRY, 0, di, file, line);
+#endif
 
-	pthread_mutex_lock(&di->tree_lock);
+	ul_mutex_lock(&di->tree_lock, UL_TREE);
 	for (;;) {
 		uint64_t v = covering(di, index, at);
 		if (v & E_LOCKED) {
@@ -334,16 +348,25 @@ int entry_lock(struct dax_inode *di, uint64_t index, int pmd, uint64_t *e, uint6
 		*e = v;
 		break;
 	}
-	pthread_mutex_unlock(&di->tree_lock);
+	ul_mutex_unlock(&di->tree_lock);
+#ifdef UDAX_DEBUG
+	if (!err)
+		ul_acquired(UL_ENTRY, 0, di, 1, file, line);
+#endif
 	return err;
 }
 
-int entry_trylock_pte(struct dax_inode *di, uint64_t index, uint64_t *e)
+int (entry_trylock_pte)(struct dax_inode *di, uint64_t index, uint64_t *e)
 {
 	uint64_t at;
 	int err;
+#ifdef UDAX_DEBUG
+	const char *file;
+	int line;
+	ul_take_site(&file, &line, __FILE__, __LINE__);
+#endif
 
-	pthread_mutex_lock(&di->tree_lock);
+	ul_mutex_lock(&di->tree_lock, UL_TREE);
 	uint64_t v = covering(di, index, &at);
 	if ((v & E_LOCKED) || at != index || (v & E_PMD) || !(v & E_BLOCK) || !(v & E_DIRTY))
 		err = -EBUSY;
@@ -351,7 +374,11 @@ int entry_trylock_pte(struct dax_inode *di, uint64_t index, uint64_t *e)
 		err = tree_set(di, index, v | E_LOCKED);
 	if (!err)
 		*e = v;
-	pthread_mutex_unlock(&di->tree_lock);
+	ul_mutex_unlock(&di->tree_lock);
+#ifdef UDAX_DEBUG
+	if (!err)
+		ul_acquired(UL_ENTRY, 0, di, 1, file, line);
+#endif
 	return err;
 }
 
@@ -359,19 +386,24 @@ void entry_unlock(struct dax_inode *di, uint64_t at, uint64_t val)
 {
 	struct waitq *q = waitq_of(di, at);
 
-	pthread_mutex_lock(&di->tree_lock);
+	ul_mutex_lock(&di->tree_lock, UL_TREE);
+	/* only the holder unlocks: the entry at @at is locked */
+	UDAX_BUG_ON(!(tree_get(di, at) & E_LOCKED));
+#ifdef UDAX_DEBUG
+	ul_released(UL_ENTRY, di, __FILE__, __LINE__);
+#endif
 	/* Removing a placeholder or storing a value cannot need memory:
 	 * the slot exists (it holds the lock bit). */
 	tree_set(di, at, val & ~E_LOCKED);
 #ifdef UDAX_BUG_MISSED_WAKEUP
 	/* Mutant: wake sleepers only when the entry goes away */
 	if (val & ~E_LOCKED) {
-		pthread_mutex_unlock(&di->tree_lock);
+		ul_mutex_unlock(&di->tree_lock);
 		return;
 	}
 #endif
 	atomic_fetch_add(&q->seq, 1);
-	pthread_mutex_unlock(&di->tree_lock);
+	ul_mutex_unlock(&di->tree_lock);
 	if (atomic_load(&q->sleepers))
 		futex_wake_all(&q->seq);
 }
@@ -380,8 +412,8 @@ uint64_t entry_peek(struct dax_inode *di, uint64_t index)
 {
 	uint64_t at;
 
-	pthread_mutex_lock(&di->tree_lock);
+	ul_mutex_lock(&di->tree_lock, UL_TREE);
 	uint64_t v = covering(di, index, &at);
-	pthread_mutex_unlock(&di->tree_lock);
+	ul_mutex_unlock(&di->tree_lock);
 	return v;
 }

@@ -28,6 +28,8 @@
 #include "dax/dax.h"
 #include "udax.h"
 #include "util/sched.h"
+#include "util/lockdep.h"
+#include "util/debug.h"
 
 #define FAULT_AROUND 256u   /* pages mapped by one read fault, at most */
 
@@ -67,17 +69,17 @@ static int map_zero(struct window *w, char *addr, size_t len)
 
 void rmap_add(struct dax_inode *di, struct window *w)
 {
-	pthread_mutex_lock(&di->rmap_lock);
+	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
 	w->next = di->windows;
 	di->windows = w;
 	if (!w->shared)
 		atomic_fetch_add(&di->nprivate, 1);
-	pthread_mutex_unlock(&di->rmap_lock);
+	ul_mutex_unlock(&di->rmap_lock);
 }
 
 void rmap_del(struct dax_inode *di, struct window *w)
 {
-	pthread_mutex_lock(&di->rmap_lock);
+	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
 	for (struct window **pp = &di->windows; *pp; pp = &(*pp)->next) {
 		if (*pp == w) {
 			*pp = w->next;
@@ -86,7 +88,7 @@ void rmap_del(struct dax_inode *di, struct window *w)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&di->rmap_lock);
+	ul_mutex_unlock(&di->rmap_lock);
 }
 
 /* Return pages [index, index+n) to "not mapped" in every mapping.
@@ -97,7 +99,8 @@ void rmap_del(struct dax_inode *di, struct window *w)
  * di->inval exclusively or the entry locks of the range. */
 void rmap_zap(struct dax_inode *di, uint64_t index, uint64_t n, int even_cows)
 {
-	pthread_mutex_lock(&di->rmap_lock);
+	UDAX_BUG_ON(!ul_held_excl(&di->inval) && !ul_class_held(UL_ENTRY));
+	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
 	for (struct window *w = di->windows; w; w = w->next) {
 		uint64_t lo = index, hi = index + n;
 		if (!clip(w, &lo, &hi))
@@ -120,7 +123,7 @@ void rmap_zap(struct dax_inode *di, uint64_t index, uint64_t n, int even_cows)
 			pg = end;
 		}
 	}
-	pthread_mutex_unlock(&di->rmap_lock);
+	ul_mutex_unlock(&di->rmap_lock);
 }
 
 /* The same in shared mappings only: they hold no data of their own, so
@@ -128,13 +131,13 @@ void rmap_zap(struct dax_inode *di, uint64_t index, uint64_t n, int even_cows)
  * 2 MiB entry that goes whole). */
 void rmap_zap_shared(struct dax_inode *di, uint64_t index, uint64_t n)
 {
-	pthread_mutex_lock(&di->rmap_lock);
+	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
 	for (struct window *w = di->windows; w; w = w->next) {
 		uint64_t lo = index, hi = index + n;
 		if (w->shared && clip(w, &lo, &hi))
 			vm_zap(page_addr(w, lo), (hi - lo) * BLK);
 	}
-	pthread_mutex_unlock(&di->rmap_lock);
+	ul_mutex_unlock(&di->rmap_lock);
 }
 
 /* Private mappings that show the zero page in [index, index+n), where
@@ -144,9 +147,10 @@ void rmap_zap_shared(struct dax_inode *di, uint64_t index, uint64_t n)
  * range or di->inval exclusively, so no private fault is half-way. */
 void rmap_zap_private_zero(struct dax_inode *di, uint64_t index, uint64_t n)
 {
+	UDAX_BUG_ON(!ul_held_excl(&di->inval) && !ul_class_held(UL_ENTRY));
 	if (!atomic_load(&di->nprivate))
 		return;
-	pthread_mutex_lock(&di->rmap_lock);
+	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
 	for (struct window *w = di->windows; w; w = w->next) {
 		uint64_t lo = index, hi = index + n;
 		if (w->shared || !clip(w, &lo, &hi))
@@ -163,7 +167,7 @@ void rmap_zap_private_zero(struct dax_inode *di, uint64_t index, uint64_t n)
 			pg = end;
 		}
 	}
-	pthread_mutex_unlock(&di->rmap_lock);
+	ul_mutex_unlock(&di->rmap_lock);
 }
 
 /* Does a private mapping show the zero page at @pg?  (A hint for the
@@ -174,13 +178,13 @@ int rmap_private_zero_at(struct dax_inode *di, uint64_t pg)
 
 	if (!atomic_load(&di->nprivate))
 		return 0;
-	pthread_mutex_lock(&di->rmap_lock);
+	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
 	for (struct window *w = di->windows; w && !found; w = w->next) {
 		uint64_t lo = pg, hi = pg + 1;
 		if (!w->shared && clip(w, &lo, &hi))
 			found = w->pstate[pg - w->pgoff] == WP_ZERO;
 	}
-	pthread_mutex_unlock(&di->rmap_lock);
+	ul_mutex_unlock(&di->rmap_lock);
 	return found;
 }
 
@@ -193,7 +197,7 @@ int rmap_protect(struct dax_inode *di, uint64_t index, uint64_t n, uint64_t pblk
 {
 	int err = 0;
 
-	pthread_mutex_lock(&di->rmap_lock);
+	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
 	vm_pin_read_lock();             /* held across the check and the change */
 	for (struct window *w = di->windows; w && !err; w = w->next) {
 		uint64_t lo = index, hi = index + n;
@@ -213,7 +217,7 @@ int rmap_protect(struct dax_inode *di, uint64_t index, uint64_t n, uint64_t pblk
 			                pblk + (lo - index), PROT_READ);
 	}
 	vm_pin_read_unlock();
-	pthread_mutex_unlock(&di->rmap_lock);
+	ul_mutex_unlock(&di->rmap_lock);
 	return err;
 }
 
@@ -228,9 +232,9 @@ int dax_lookup(struct dax_inode *di, uint64_t pg, struct dextent *x, uint64_t *n
 
 #ifndef UDAX_BUG_MAP_UNCOMMITTED
 	if (atomic_load(&di->m->xpending)) {
-		pthread_mutex_lock(&di->m->tx_lock);
+		ul_mutex_lock(&di->m->tx_lock, UL_TX);
 		r = xmap_lookup(&di->ip->xm, pg, x, next);
-		pthread_mutex_unlock(&di->m->tx_lock);
+		ul_mutex_unlock(&di->m->tx_lock);
 	}
 #endif
 	return r;
@@ -466,7 +470,11 @@ int dax_fault(struct window *w, char *addr, int write)
 
 	if (write && !(w->prot & PROT_WRITE))
 		return VM_SEGV;          /* the application's own protection fault */
-	pthread_rwlock_rdlock(&di->inval);
+	/* no lock a fault may need, nor any inside them (vm.h): only a
+	 * descriptor's pos_lock or ns_lock may be held (udax_read and
+	 * udax_write fault their buffer in holding pos_lock) */
+	UDAX_BUG_ON(ul_held_from(UL_INODE_RW));
+	ul_rw_rdlock(&di->inval, UL_INVAL);
 	if (pg >= eof_pages(di)) {
 		err = VM_SIGBUS;
 	} else if (!w->shared) {
@@ -476,6 +484,6 @@ int dax_fault(struct window *w, char *addr, int write)
 		if (err == -EAGAIN)
 			err = pte_fault(di, w, pg, write);
 	}
-	pthread_rwlock_unlock(&di->inval);
+	ul_rw_unlock(&di->inval);
 	return err;
 }

@@ -13,6 +13,8 @@
 
 #include "dax/dax.h"
 #include "util/sched.h"
+#include "util/debug.h"
+#include "util/lockdep.h"
 
 /* Under the entry lock of [at, at+span): private mappings' zero pages
  * of [lo, hi) go too (rule b for private mappings). */
@@ -96,6 +98,7 @@ void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to, int even_c
 {
 	uint64_t batch[256];
 
+	UDAX_BUG_ON(!ul_held_excl(&di->inval));
 	/* Zap first so stores stop at once; then remove the entries,
 	 * waiting for each holder; then zap again: a writeback that held an
 	 * entry lock while we zapped may have mapped its page read-only
@@ -132,6 +135,7 @@ void dax_drop_clean(struct dax_inode *di, uint64_t from, uint64_t to)
 
 	uint64_t first = from;
 
+	UDAX_BUG_ON(!ul_held_excl(&di->inval));
 	/* shared mappings only: private copies are the process's data */
 	rmap_zap_shared(di, from, to - from);
 	rmap_zap_private_zero(di, from, to - from);

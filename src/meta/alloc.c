@@ -21,6 +21,8 @@
 
 #include "media/crc32c.h"
 #include "meta/meta.h"
+#include "util/debug.h"
+#include "util/lockdep.h"
 
 #define GROUP 512u
 
@@ -208,6 +210,7 @@ int64_t alloc_blocks(struct tx *tx, uint64_t want, uint64_t goal,
 	struct meta *m = tx->m;
 	struct alloc_undo *u;
 
+	UDAX_BUG_ON(!ul_held(&m->tx_lock));
 	if (want == 0)
 		return -EINVAL;
 	uint64_t s = pick_start(m, want, goal, flags);
@@ -242,6 +245,7 @@ int free_blocks(struct tx *tx, uint64_t pblk, uint64_t len)
 	struct meta *m = tx->m;
 	struct alloc_undo *u;
 
+	UDAX_BUG_ON(!ul_held(&m->tx_lock));
 	if (pblk < m->sb.data_start || pblk + len > m->sb.nblocks || pblk + len < pblk)
 		return -EUCLEAN;
 	u = tx_alloc(tx, sizeof(*u));

@@ -29,6 +29,8 @@
 
 #include "media/crc32c.h"
 #include "meta/meta.h"
+#include "util/debug.h"
+#include "util/lockdep.h"
 #include "util/salloc.h"
 
 static struct xleaf *leaf_new(void)
@@ -60,13 +62,13 @@ static int xmap_reserve(struct xmap *xm, uint32_t n)
 	struct xleaf **p = salloc(cap * sizeof(*p)), **old = xm->leaf;
 	if (!p)
 		return -ENOMEM;
-	pthread_rwlock_wrlock(&xm->lock);  /* lookups follow xm->leaf */
+	ul_rw_wrlock(&xm->lock, UL_XMAP);  /* lookups follow xm->leaf */
 	if (xm->n)
 		memcpy(p, old, xm->n * sizeof(*p));
 	uint32_t oldcap = xm->cap;
 	xm->leaf = p;
 	xm->cap = cap;
-	pthread_rwlock_unlock(&xm->lock);
+	ul_rw_unlock(&xm->lock);
 	sfree(old, oldcap * sizeof(*old));
 	return 0;
 }
@@ -173,9 +175,9 @@ static int lookup_locked(const struct xmap *xm, uint64_t lblk, struct dextent *e
 
 int xmap_lookup(struct xmap *xm, uint64_t lblk, struct dextent *ext, uint64_t *next)
 {
-	pthread_rwlock_rdlock(&xm->lock);
+	ul_rw_rdlock(&xm->lock, UL_XMAP);
 	int r = lookup_locked(xm, lblk, ext, next);
-	pthread_rwlock_unlock(&xm->lock);
+	ul_rw_unlock(&xm->lock);
 	return r;
 }
 
@@ -195,12 +197,12 @@ uint64_t xmap_end(struct xmap *xm)
 {
 	uint64_t end = 0;
 
-	pthread_rwlock_rdlock(&xm->lock);
+	ul_rw_rdlock(&xm->lock, UL_XMAP);
 	if (xm->n) {
 		const struct xleaf *l = xm->leaf[xm->n - 1];
 		end = l->ext[l->count - 1].lblk + l->ext[l->count - 1].len;
 	}
-	pthread_rwlock_unlock(&xm->lock);
+	ul_rw_unlock(&xm->lock);
 	return end;
 }
 
@@ -236,12 +238,12 @@ static void xedit_done(struct meta *m, void *arg, int committed)
 			if (!kept)
 				leaf_free(ed->new[q]);
 		}
-		pthread_rwlock_wrlock(&xm->lock);
+		ul_rw_wrlock(&xm->lock, UL_XMAP);
 		memmove(&xm->leaf[ed->at + ed->nold], &xm->leaf[ed->at + ed->nnew],
 		        (xm->n - ed->at - ed->nnew) * sizeof(*xm->leaf));
 		memcpy(&xm->leaf[ed->at], ed->old, ed->nold * sizeof(*xm->leaf));
 		xm->n = xm->n - ed->nnew + ed->nold;
-		pthread_rwlock_unlock(&xm->lock);
+		ul_rw_unlock(&xm->lock);
 	}
 }
 
@@ -376,11 +378,11 @@ static int xmap_replace(struct tx *tx, struct inode *ip, uint32_t i, uint32_t j,
 	/* swap in memory; the callback undoes it on abort.  Faults must not
 	 * map what they find here before the commit (meta->xpending). */
 	atomic_store(&tx->m->xpending, 1);
-	pthread_rwlock_wrlock(&xm->lock);
+	ul_rw_wrlock(&xm->lock, UL_XMAP);
 	memmove(&xm->leaf[i + m], &xm->leaf[j], (xm->n - j) * sizeof(*xm->leaf));
 	memcpy(&xm->leaf[i], ed->new, m * sizeof(*xm->leaf));
 	xm->n = xm->n - nold + m;
-	pthread_rwlock_unlock(&xm->lock);
+	ul_rw_unlock(&xm->lock);
 	ed->ip = ip;
 	ed->at = i;
 	ed->nold = nold;
@@ -459,6 +461,7 @@ int xmap_insert(struct tx *tx, struct inode *ip, uint64_t lblk, uint64_t pblk,
 	uint32_t i = 0, j = 0, n = 0, pos;
 	struct dextent *a;
 
+	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
 	if (xm->n) {
 		i = leaf_for(xm, lblk);
 		j = i + 1 < xm->n ? i + 2 : i + 1;
@@ -524,6 +527,8 @@ int xmap_remove(struct tx *tx, struct inode *ip, uint64_t s, uint64_t e,
 	struct xmap *xm = &ip->xm;
 	uint32_t j, i, n, seen = 0;
 	uint64_t cut = s, freed = 0;
+
+	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
 
 	*done = s;
 	if (xm->n == 0 || e <= s)

@@ -19,6 +19,7 @@
 
 #include "media/crc32c.h"
 #include "meta/meta.h"
+#include "util/lockdep.h"
 
 static const uint8_t zero_inode[INODE_SIZE];
 
@@ -174,27 +175,27 @@ struct inode *iget(struct meta *m, uint64_t ino, int *err)
 		*err = -EUCLEAN;
 		return NULL;
 	}
-	pthread_mutex_lock(&m->icache_lock);
+	ul_mutex_lock(&m->icache_lock, UL_ICACHE);
 	ip = icache_find(m, ino);
 	if (ip) {
 		ip->refs++;
-		pthread_mutex_unlock(&m->icache_lock);
+		ul_mutex_unlock(&m->icache_lock);
 		return ip;
 	}
 	const struct dinode *d = table_slot(m, ino);
 	if (d->mode == 0) {
-		pthread_mutex_unlock(&m->icache_lock);
+		ul_mutex_unlock(&m->icache_lock);
 		*err = -ENOENT;
 		return NULL;
 	}
 	if (inode_check(m, d, ino) < 0) {
-		pthread_mutex_unlock(&m->icache_lock);
+		ul_mutex_unlock(&m->icache_lock);
 		*err = -EUCLEAN;
 		return NULL;
 	}
 	ip = inode_new(ino);
 	if (!ip) {
-		pthread_mutex_unlock(&m->icache_lock);
+		ul_mutex_unlock(&m->icache_lock);
 		*err = -ENOMEM;
 		return NULL;
 	}
@@ -203,21 +204,21 @@ struct inode *iget(struct meta *m, uint64_t ino, int *err)
 	int e = xmap_load(m, ip);
 	if (e < 0) {
 		inode_destroy(m, ip);
-		pthread_mutex_unlock(&m->icache_lock);
+		ul_mutex_unlock(&m->icache_lock);
 		*err = e;
 		return NULL;
 	}
 	ip->refs = 1;
 	icache_insert(m, ip);
-	pthread_mutex_unlock(&m->icache_lock);
+	ul_mutex_unlock(&m->icache_lock);
 	return ip;
 }
 
 void igrab(struct meta *m, struct inode *ip)
 {
-	pthread_mutex_lock(&m->icache_lock);
+	ul_mutex_lock(&m->icache_lock, UL_ICACHE);
 	ip->refs++;
-	pthread_mutex_unlock(&m->icache_lock);
+	ul_mutex_unlock(&m->icache_lock);
 }
 
 /* Drop a reference.  Returns 1 when it was the last one and the inode
@@ -226,11 +227,11 @@ int iput(struct meta *m, struct inode *ip)
 {
 	int last;
 
-	pthread_mutex_lock(&m->icache_lock);
+	ul_mutex_lock(&m->icache_lock, UL_ICACHE);
 	last = --ip->refs == 0 && ip->d.nlink == 0 && ip->d.mode != 0;
 	if (last)
 		ip->refs = 1; /* the caller's, for meta_evict */
-	pthread_mutex_unlock(&m->icache_lock);
+	ul_mutex_unlock(&m->icache_lock);
 	return last;
 }
 
@@ -251,9 +252,9 @@ static void undo_ialloc(struct meta *m, void *arg, int committed)
 	if (committed)
 		return;
 	clear_ibit(m, ip->ino);
-	pthread_mutex_lock(&m->icache_lock);
+	ul_mutex_lock(&m->icache_lock, UL_ICACHE);
 	icache_remove(m, ip);
-	pthread_mutex_unlock(&m->icache_lock);
+	ul_mutex_unlock(&m->icache_lock);
 	inode_destroy(m, ip);
 }
 
@@ -300,9 +301,9 @@ struct inode *ialloc(struct tx *tx, uint32_t mode, uint64_t parent, int *err)
 	m->icursor = ino + 1;
 	ip->refs = 1;
 	ip->xmap_loaded = 1;
-	pthread_mutex_lock(&m->icache_lock);
+	ul_mutex_lock(&m->icache_lock, UL_ICACHE);
 	icache_insert(m, ip);
-	pthread_mutex_unlock(&m->icache_lock);
+	ul_mutex_unlock(&m->icache_lock);
 	if (tx_defer(tx, undo_ialloc, ip) < 0) {
 		*err = -ENOMEM;
 		return NULL;
@@ -332,9 +333,9 @@ static void finish_ifree(struct meta *m, void *arg, int committed)
 	if (!committed)
 		return;
 	clear_ibit(m, ip->ino);
-	pthread_mutex_lock(&m->icache_lock);
+	ul_mutex_lock(&m->icache_lock, UL_ICACHE);
 	icache_remove(m, ip);
-	pthread_mutex_unlock(&m->icache_lock);
+	ul_mutex_unlock(&m->icache_lock);
 	inode_destroy(m, ip);
 }
 

@@ -29,10 +29,12 @@
 #include "media/crc32c.h"
 #include "meta/meta.h"
 #include "util/inject.h"
+#include "util/lockdep.h"
+#include "util/debug.h"
 
 void tx_begin(struct meta *m, struct tx *tx)
 {
-	pthread_mutex_lock(&m->tx_lock);
+	ul_mutex_lock(&m->tx_lock, UL_TX);
 	struct txstate *s = m->txs;
 	tx->m = m;
 	tx->s = s;
@@ -48,6 +50,7 @@ void *tx_get(struct tx *tx, uint64_t blk, int copy)
 	struct meta *m = tx->m;
 	struct txstate *s = tx->s;
 
+	UDAX_BUG_ON(!ul_held(&m->tx_lock));
 	for (uint32_t i = 0; i < s->n; i++)
 		if (s->home[i] == blk)
 			return s->buf[i];
@@ -71,6 +74,7 @@ int tx_defer(struct tx *tx, tx_cb fn, void *arg)
 {
 	struct txstate *s = tx->s;
 
+	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
 	if (s->ncb == TX_MAXCB) {
 		/* Past the bound meta.h derives: a bug, but one the
 		 * transaction survives.  Run it now as an abort: the
@@ -113,6 +117,7 @@ struct dinode *tx_inode(struct tx *tx, struct inode *ip)
 {
 	struct txstate *s = tx->s;
 
+	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
 	for (uint32_t i = 0; i < s->ninodes; i++)
 		if (s->ino[i] == ip)
 			return &ip->d;
@@ -141,11 +146,12 @@ void tx_abort(struct tx *tx)
 {
 	struct txstate *s = tx->s;
 
+	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
 	for (uint32_t i = s->ninodes; i-- > 0;)
 		s->ino[i]->d = s->saved[i];
 	run_callbacks(tx, 0);
 	atomic_store(&tx->m->xpending, 0);   /* extent maps are as before */
-	pthread_mutex_unlock(&tx->m->tx_lock);
+	ul_mutex_unlock(&tx->m->tx_lock);
 }
 
 static void copy_inodes_into_buffers(struct tx *tx)
@@ -188,6 +194,7 @@ int tx_commit(struct tx *tx)
 	struct meta *m = tx->m;
 	int err = tx->err;
 
+	UDAX_BUG_ON(!ul_held(&m->tx_lock));
 	if (!err && fail_point("tx_commit"))
 		err = -EIO;                  /* tests: a commit that fails */
 #ifndef UDAX_BUG_FORK_FAULT
@@ -212,7 +219,7 @@ int tx_commit(struct tx *tx)
 	}
 	run_callbacks(tx, 1);
 	atomic_store(&m->xpending, 0);       /* extent changes are durable */
-	pthread_mutex_unlock(&m->tx_lock);
+	ul_mutex_unlock(&m->tx_lock);
 	return 0;
 }
 
@@ -223,7 +230,7 @@ int tx_commit_volatile(struct tx *tx)
 	struct meta *m = tx->m;
 	run_callbacks(tx, 1);
 	atomic_store(&m->xpending, 0);
-	pthread_mutex_unlock(&m->tx_lock);
+	ul_mutex_unlock(&m->tx_lock);
 	return 0;
 }
 #endif

@@ -14,10 +14,16 @@
  * it commits.
  *
  * Locks, outermost first:  fs namespace lock -> inode rw lock ->
- * meta->tx_lock -> meta->icache_lock.  tx_lock covers the journal, the
- * allocator, inode allocation and every extent-map or directory change.
- * Readers of an extent map hold the inode's rw lock (shared); writers
- * hold it exclusively *and* tx_lock while they change it.
+ * (dax: invalidate lock -> entry locks) -> meta->tx_lock ->
+ * meta->icache_lock -> xm->lock (the whole order with every edge is at
+ * the top of dax/dax.h).  tx_lock covers the journal, the allocator,
+ * inode allocation and every extent-map or directory change.  Extent
+ * map lookups take xm->lock shared (xmap_lookup); every change is made
+ * under tx_lock, taking xm->lock exclusively only while it swaps leaves.
+ * The inode's rw lock does not keep the map still: page faults fill
+ * holes (meta_fill_hole) holding only di->inval shared and an entry
+ * lock, so a writer under ip->rw looks again under tx_lock before it
+ * allocates (write_hole).
  */
 #ifndef UDAX_META_H
 #define UDAX_META_H

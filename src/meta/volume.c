@@ -320,7 +320,9 @@ fail:
 void meta_seal_for_exit(struct meta *m)
 {
 	/* never released: no transaction may start after the clean mark,
-	 * and the process is ending */
+	 * and the process is ending.  Taken raw, outside the lock-order
+	 * checker: the exiting thread goes on to run destructors that take
+	 * outer locks, and every transaction they try just waits. */
 	pthread_mutex_lock(&m->tx_lock);
 	if (m->opened && !m->rdonly)
 		write_mount_rec(m, STATE_CLEAN, 0);

@@ -18,6 +18,7 @@
  */
 #include "pmem/pmem.h"
 #include "util/salloc.h"
+#include "util/lockdep.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,7 +95,7 @@ void shadow_flush(struct shadow *sh, const char *base, const void *addr, size_t 
 
 	if ((const char *)addr < base || (size_t)((const char *)addr - base) + len > sh->len)
 		return; /* not pool memory (a caller's buffer): nothing persists */
-	pthread_mutex_lock(&sh->lock);
+	ul_mutex_lock(&sh->lock, UL_SHADOW);
 	for (size_t l = first; l <= last; l++) {
 		uint32_t k = sh->slot_of[l];
 		if (!k) {
@@ -115,12 +116,12 @@ void shadow_flush(struct shadow *sh, const char *base, const void *addr, size_t 
 		/* a later flush of the same line before the fence wins */
 		memcpy(sh->pending[k - 1].data, base + l * PMEM_LINE, line_bytes(sh, l));
 	}
-	pthread_mutex_unlock(&sh->lock);
+	ul_mutex_unlock(&sh->lock);
 }
 
 void shadow_drain(struct shadow *sh, const char *base)
 {
-	pthread_mutex_lock(&sh->lock);
+	ul_mutex_lock(&sh->lock, UL_SHADOW);
 	sh->fences++;
 	sh->base = base;
 	if (sh->hook)
@@ -130,23 +131,23 @@ void shadow_drain(struct shadow *sh, const char *base)
 		sh->slot_of[sh->pending[i].line] = 0;
 	}
 	sh->npending = 0;
-	pthread_mutex_unlock(&sh->lock);
+	ul_mutex_unlock(&sh->lock);
 }
 
 uint64_t shadow_fences(struct shadow *sh)
 {
-	pthread_mutex_lock(&sh->lock);
+	ul_mutex_lock(&sh->lock, UL_SHADOW);
 	uint64_t f = sh->fences;
-	pthread_mutex_unlock(&sh->lock);
+	ul_mutex_unlock(&sh->lock);
 	return f;
 }
 
 void shadow_set_hook(struct shadow *sh, void (*hook)(uint64_t, void *), void *arg)
 {
-	pthread_mutex_lock(&sh->lock);
+	ul_mutex_lock(&sh->lock, UL_SHADOW);
 	sh->hook = hook;
 	sh->hook_arg = arg;
-	pthread_mutex_unlock(&sh->lock);
+	ul_mutex_unlock(&sh->lock);
 }
 
 /* Caller holds sh->lock (from a hook) or knows no drain runs. */

@@ -4,6 +4,7 @@
  * relaxed atomic load.
  */
 #include "util/inject.h"
+#include "util/lockdep.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,7 +43,7 @@ int fail_point(const char *name)
 
 	if (!atomic_load_explicit(&narmed, memory_order_relaxed))
 		return 0;
-	pthread_mutex_lock(&lock);
+	ul_mutex_lock(&lock, UL_INJECT);
 	struct fpoint *p = find(name, 0);
 	if (p && p->armed) {
 		if (p->skip > 0) {
@@ -54,14 +55,14 @@ int fail_point(const char *name)
 			atomic_fetch_sub(&narmed, 1);
 		}
 	}
-	pthread_mutex_unlock(&lock);
+	ul_mutex_unlock(&lock);
 	return fail;
 }
 #endif
 
 void fail_arm(const char *name, int skip)
 {
-	pthread_mutex_lock(&lock);
+	ul_mutex_lock(&lock, UL_INJECT);
 	struct fpoint *p = find(name, 1);
 	if (p) {
 		if (!p->armed)
@@ -69,22 +70,22 @@ void fail_arm(const char *name, int skip)
 		p->armed = 1;
 		p->skip = skip;
 	}
-	pthread_mutex_unlock(&lock);
+	ul_mutex_unlock(&lock);
 }
 
 int fail_hits(const char *name)
 {
-	pthread_mutex_lock(&lock);
+	ul_mutex_lock(&lock, UL_INJECT);
 	struct fpoint *p = find(name, 0);
 	int n = p ? p->hits : 0;
-	pthread_mutex_unlock(&lock);
+	ul_mutex_unlock(&lock);
 	return n;
 }
 
 void fail_reset(void)
 {
-	pthread_mutex_lock(&lock);
+	ul_mutex_lock(&lock, UL_INJECT);
 	memset(pts, 0, sizeof(pts));
 	atomic_store(&narmed, 0);
-	pthread_mutex_unlock(&lock);
+	ul_mutex_unlock(&lock);
 }

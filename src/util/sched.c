@@ -4,6 +4,7 @@
  * cost when nothing is armed is one relaxed atomic load.
  */
 #include "util/sched.h"
+#include "util/lockdep.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,7 +43,7 @@ void sched_point(const char *name)
 {
 	if (!atomic_load_explicit(&narmed, memory_order_relaxed))
 		return;
-	pthread_mutex_lock(&lock);
+	ul_mutex_lock(&lock, UL_SCHED);
 	struct point *p = find(name, 0);
 	if (p && p->armed) {
 		p->armed = 0;
@@ -54,19 +55,19 @@ void sched_point(const char *name)
 		p->waiting = 0;
 		atomic_fetch_sub(&narmed, 1);
 	}
-	pthread_mutex_unlock(&lock);
+	ul_mutex_unlock(&lock);
 }
 #endif
 
 void sched_arm(const char *name)
 {
-	pthread_mutex_lock(&lock);
+	ul_mutex_lock(&lock, UL_SCHED);
 	struct point *p = find(name, 1);
 	if (p && !p->armed) {
 		p->armed = 1;
 		atomic_fetch_add(&narmed, 1);
 	}
-	pthread_mutex_unlock(&lock);
+	ul_mutex_unlock(&lock);
 }
 
 int sched_wait(const char *name, int timeout_ms)
@@ -81,29 +82,29 @@ int sched_wait(const char *name, int timeout_ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&lock);
+	ul_mutex_lock(&lock, UL_SCHED);
 	struct point *p = find(name, 1);
 	while (p && !p->waiting && r == 0)
 		r = pthread_cond_timedwait(&cond, &lock, &ts);
 	int ok = p && p->waiting;
-	pthread_mutex_unlock(&lock);
+	ul_mutex_unlock(&lock);
 	return ok ? 0 : -1;
 }
 
 void sched_release(const char *name)
 {
-	pthread_mutex_lock(&lock);
+	ul_mutex_lock(&lock, UL_SCHED);
 	struct point *p = find(name, 0);
 	if (p) {
 		p->released = 1;
 		pthread_cond_broadcast(&cond);
 	}
-	pthread_mutex_unlock(&lock);
+	ul_mutex_unlock(&lock);
 }
 
 void sched_reset(void)
 {
-	pthread_mutex_lock(&lock);
+	ul_mutex_lock(&lock, UL_SCHED);
 	for (int i = 0; i < MAXPTS; i++) {
 		if (pts[i].armed)
 			atomic_fetch_sub(&narmed, 1);
@@ -111,5 +112,5 @@ void sched_reset(void)
 		pts[i].released = 1;
 	}
 	pthread_cond_broadcast(&cond);
-	pthread_mutex_unlock(&lock);
+	ul_mutex_unlock(&lock);
 }

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "vm/vm.h"
+#include "util/lockdep.h"
 
 static _Atomic long est_maps = -1;
 static long budget = -1;
@@ -132,14 +133,14 @@ static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void vm_note_mapped(struct window *w, char *addr, size_t len)
 {
-	pthread_mutex_lock(&ring_lock);
+	ul_mutex_lock(&ring_lock, UL_VM_RING);
 	if (ring_len == RING) {           /* forget the oldest */
 		ring_head = (ring_head + 1) % RING;
 		ring_len--;
 	}
 	ring[(ring_head + ring_len) % RING] = (struct mapped){ addr, len, w->id };
 	ring_len++;
-	pthread_mutex_unlock(&ring_lock);
+	ul_mutex_unlock(&ring_lock);
 }
 
 /* Zap the oldest quarter of the recorded ranges; returns how many.
@@ -149,7 +150,7 @@ static long evict_oldest(void)
 {
 	long n = 0;
 
-	pthread_mutex_lock(&ring_lock);
+	ul_mutex_lock(&ring_lock, UL_VM_RING);
 	vm_pin_read_lock();
 	size_t k = ring_len / 4 + 1;
 	for (; k && ring_len; k--) {
@@ -170,7 +171,7 @@ static long evict_oldest(void)
 			vm_put(w);
 	}
 	vm_pin_read_unlock();
-	pthread_mutex_unlock(&ring_lock);
+	ul_mutex_unlock(&ring_lock);
 	return n;
 }
 

@@ -2,7 +2,9 @@
  * window.c - address windows and the registry the fault handler
  * searches.
  *
- * The registry is a sorted array under a reader-writer lock.  The fault
+ * The registry is a sorted array under a mutex (reg_lock, a leaf: see
+ * the lock order in dax/dax.h; the fault handler takes it, also when it
+ * interrupts a thread holding udax locks).  The fault
  * handler takes a reference on the window it finds (under the lock),
  * so munmap can unregister a window and then wait for the faults still
  * running in it before it tears the window down.
@@ -15,6 +17,7 @@
 #include <sys/mman.h>
 
 #include "vm/vm.h"
+#include "util/lockdep.h"
 
 #define PMD_SIZE (2u << 20)
 
@@ -64,12 +67,12 @@ static size_t find_pos(const char *addr)
 
 int vm_register(struct window *w)
 {
-	pthread_mutex_lock(&reg_lock);
+	ul_mutex_lock(&reg_lock, UL_VM_REG);
 	if (nreg == capreg) {
 		size_t cap = capreg ? capreg * 2 : 16;
 		struct window **n = realloc(reg, cap * sizeof(*n));
 		if (!n) {
-			pthread_mutex_unlock(&reg_lock);
+			ul_mutex_unlock(&reg_lock);
 			return -ENOMEM;
 		}
 		reg = n;
@@ -83,13 +86,13 @@ int vm_register(struct window *w)
 	w->refs = 0;
 	w->dead = 0;
 	w->id = ++next_id;
-	pthread_mutex_unlock(&reg_lock);
+	ul_mutex_unlock(&reg_lock);
 	return 0;
 }
 
 void vm_unregister(struct window *w)
 {
-	pthread_mutex_lock(&reg_lock);
+	ul_mutex_lock(&reg_lock, UL_VM_REG);
 	size_t i = find_pos(w->addr);
 	if (i < nreg && reg[i] == w) {
 		memmove(&reg[i], &reg[i + 1], (nreg - i - 1) * sizeof(*reg));
@@ -97,11 +100,11 @@ void vm_unregister(struct window *w)
 	}
 	w->dead = 1;
 	while (w->refs) {
-		pthread_mutex_unlock(&reg_lock);
+		ul_mutex_unlock(&reg_lock);
 		sched_yield();
-		pthread_mutex_lock(&reg_lock);
+		ul_mutex_lock(&reg_lock, UL_VM_REG);
 	}
-	pthread_mutex_unlock(&reg_lock);
+	ul_mutex_unlock(&reg_lock);
 }
 
 struct window *vm_find(const void *addr, size_t len)
@@ -112,20 +115,20 @@ struct window *vm_find(const void *addr, size_t len)
 	/* compare lengths, not end addresses: a huge @len must not wrap */
 	if (len == 0)
 		len = 1;
-	pthread_mutex_lock(&reg_lock);
+	ul_mutex_lock(&reg_lock, UL_VM_REG);
 	size_t i = find_pos(a);
 	if (i < nreg && reg[i]->addr <= a && len <= reg[i]->len &&
 	    (size_t)(a - reg[i]->addr) <= reg[i]->len - len && !reg[i]->dead) {
 		w = reg[i];
 		w->refs++;
 	}
-	pthread_mutex_unlock(&reg_lock);
+	ul_mutex_unlock(&reg_lock);
 	return w;
 }
 
 void vm_put(struct window *w)
 {
-	pthread_mutex_lock(&reg_lock);
+	ul_mutex_lock(&reg_lock, UL_VM_REG);
 	w->refs--;
-	pthread_mutex_unlock(&reg_lock);
+	ul_mutex_unlock(&reg_lock);
 }
