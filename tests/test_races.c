@@ -422,9 +422,9 @@ static _Atomic int redirty_stop;
 
 static void *redirty_run(void *arg)
 {
-	volatile char *p = arg;
+	volatile char *p = arg;   /* this thread's 32 pages */
 	for (unsigned i = 0; !atomic_load(&redirty_stop); i++)
-		p[(i % 64) * 4096] = (char)i;
+		p[(i % 32) * 4096] = (char)i;
 	return NULL;
 }
 
@@ -438,7 +438,7 @@ static void race_fsync_redirty(void)
 	pthread_t t[2];
 	atomic_store(&redirty_stop, 0);
 	for (int i = 0; i < 2; i++)
-		pthread_create(&t[i], NULL, redirty_run, p);
+		pthread_create(&t[i], NULL, redirty_run, p + (size_t)i * 32 * 4096);
 	usleep(20 * 1000);
 	/* hold fsync mid-snapshot while the stores go on, then let it end */
 	sched_arm("writeback:locked");

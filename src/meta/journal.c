@@ -142,13 +142,27 @@ static void run_callbacks(struct tx *tx, int committed)
 	s->arena_used = 0;
 }
 
+/* Put back the words of @d that the transaction changed, and only those:
+ * a field it left alone may be read meanwhile without tx_lock by a
+ * thread that owns it otherwise (pwrite reads the size under ip->rw
+ * while a page fault's transaction on the same inode aborts). */
+static void restore_dinode(struct dinode *d, const struct dinode *saved)
+{
+	_Static_assert(sizeof(*d) % sizeof(uint64_t) == 0, "dinode is whole words");
+	uint64_t *w = (uint64_t *)d;
+	const uint64_t *o = (const uint64_t *)saved;
+	for (size_t k = 0; k < sizeof(*d) / sizeof(uint64_t); k++)
+		if (w[k] != o[k])
+			w[k] = o[k];
+}
+
 void tx_abort(struct tx *tx)
 {
 	struct txstate *s = tx->s;
 
 	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
 	for (uint32_t i = s->ninodes; i-- > 0;)
-		s->ino[i]->d = s->saved[i];
+		restore_dinode(&s->ino[i]->d, &s->saved[i]);
 	run_callbacks(tx, 0);
 	atomic_store(&tx->m->xpending, 0);   /* extent maps are as before */
 	ul_mutex_unlock(&tx->m->tx_lock);
