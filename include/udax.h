@@ -267,7 +267,10 @@ int udax_futimens(udax_fs *fs, int fd, const struct timespec ts[2]);
  * A child of fork() cannot use the parent's mappings or descriptors:
  * pages already present keep working, a fault that needs the file system
  * raises SIGBUS (with a message on stderr, once), descriptor calls fail
- * with -EBADF and metadata changes with -EIO.
+ * with -EBADF and metadata changes with -EIO.  A page the parent had
+ * mapped writable stays writable in the child and its stores reach the
+ * file, but the parent's fsync write-protects only its own mappings: a
+ * child's stores after that are not tracked, so not guaranteed durable.
  *
  * Returns 0 or -EBADF, -EINVAL (len 0, unaligned @off, bad or
  * unsupported flags or prot, MAP_FIXED), -EOVERFLOW (off + len past the
