@@ -55,6 +55,7 @@
 #include "t.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 
 #define NT 4
@@ -98,7 +99,7 @@ static struct {
 	char *map, *pmap;
 	pthread_barrier_t bar;
 	long ops;
-	volatile uint64_t tail_size;   /* written by T3 only */
+	_Atomic uint64_t tail_size;    /* written by T3 only */
 	int failures;
 } S;
 

@@ -150,8 +150,11 @@ static long evict_oldest(void)
 {
 	long n = 0;
 
-	ul_mutex_lock(&ring_lock, UL_VM_RING);
+	/* pin lock before ring_lock, as on the install paths (rmap_protect,
+	 * map_around hold the pin lock across vm_install -> charge -> here,
+	 * and vm_note_mapped) */
 	vm_pin_read_lock();
+	ul_mutex_lock(&ring_lock, UL_VM_RING);
 	size_t k = ring_len / 4 + 1;
 	for (; k && ring_len; k--) {
 		struct mapped m = ring[ring_head];
@@ -170,8 +173,8 @@ static long evict_oldest(void)
 		if (w)
 			vm_put(w);
 	}
-	vm_pin_read_unlock();
 	ul_mutex_unlock(&ring_lock);
+	vm_pin_read_unlock();
 	return n;
 }
 
