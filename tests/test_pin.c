@@ -6,8 +6,8 @@
  * write(pipe, map) of a never-touched mapping; read(pipe, map) stores
  * that fsync makes durable (read back, and from the crash image); fsync
  * while a write pin is held leaves the page writable and dirty; and a
- * pinned range survives VMA-budget eviction (UDAX_MAP_BUDGET, 200 above the VMAs the process starts with, is set
- * for the whole program).
+ * pinned range survives VMA-budget eviction (UDAX_MAP_BUDGET, set for
+ * the whole program to 200 above the VMAs the process starts with).
  */
 #include "t.h"
 
