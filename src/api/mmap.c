@@ -104,10 +104,10 @@ static int mmap_file(udax_fs *fs, struct ufile *f, size_t len, int prot, int fla
 	um->w.fault = dax_fault;
 	um->ip = f->ip;
 	igrab(&fs->m, f->ip);
-	rmap_add(di, &um->w);
+	rmap_add(&di->rmap, &um->w);
 	err = vm_register(&um->w);
 	if (err) {
-		rmap_del(di, &um->w);
+		rmap_del(&di->rmap, &um->w);
 		vm_release(&um->w);
 		free_pstate(&um->w);
 		release_inode(fs, f->ip);
@@ -153,7 +153,7 @@ static struct umap *take_map(udax_fs *fs, void *addr, size_t len)
 static void destroy_map(udax_fs *fs, struct umap *um)
 {
 	vm_unregister(&um->w);              /* waits for faults in progress */
-	rmap_del(um->w.owner, &um->w);
+	rmap_del(&((struct dax_inode *)um->w.owner)->rmap, &um->w);
 	vm_release(&um->w);
 	free_pstate(&um->w);
 	release_inode(fs, um->ip);

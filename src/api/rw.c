@@ -379,14 +379,14 @@ static void unlock_range(struct dax_inode *di, struct held *h, size_t n)
 {
 	/* every page of the range is locked: private faults there wait */
 	if (n)
-		rmap_zap_private_zero(di, h[0].at, h[n - 1].at + ((h[n - 1].e & E_PMD) ? PMD_PAGES : 1) - h[0].at);
+		rmap_zap_private_zero(&di->rmap, h[0].at, h[n - 1].at + ((h[n - 1].e & E_PMD) ? PMD_PAGES : 1) - h[0].at);
 	for (size_t i = 0; i < n; i++) {
 		struct dextent x;
 		uint64_t next, v = h[i].e, span = (v & E_PMD) ? PMD_PAGES : 1;
 		/* a zero page over a run that now holds a block is stale */
 		if ((v & E_ZERO) && (xmap_lookup(&di->ip->xm, h[i].at, &x, &next) ||
 		                     next < h[i].at + span)) {
-			rmap_zap_shared(di, h[i].at, span);
+			rmap_zap_shared(&di->rmap, h[i].at, span);
 			v = 0;
 		}
 		entry_unlock(di, h[i].at, v);

@@ -40,7 +40,7 @@
  *                       exclusive; innermost but for the locks below.
  *   create_lock         dax/entry.c dax_inode_get: leaf.
  *   di->tree_lock       the index: leaf, a few hundred instructions.
- *   di->rmap_lock       the reverse map.  Held across mmap/mprotect
+ *   di->rmap.lock       the reverse map (vm/rmap.c).  Held across mmap/mprotect
  *                       system calls and a /proc/self/maps read (charge,
  *                       vm_pressure), and takes ring_lock and reg_lock
  *                       inside; never across a fault or a sleep on
@@ -176,15 +176,12 @@ struct rnode;
 struct dax_inode {
 	struct inode *ip;
 	struct meta *m;
-	int pool_fd;
 	pthread_mutex_t tree_lock;
 	struct rnode *root;
 	int height;
 	uint64_t nentries;
 	pthread_rwlock_t inval;
-	pthread_mutex_t rmap_lock;
-	struct window *windows;
-	_Atomic int nprivate;      /* private windows among them */
+	struct rmap rmap;          /* this process's windows of the file (vm/rmap.c) */
 	int write_lock;            /* enum write_lock_mode of the mount */
 };
 
@@ -217,21 +214,7 @@ size_t entry_range_snapshot(struct dax_inode *di, uint64_t from, uint64_t to,
                             uint64_t *out, size_t max);
 uint64_t dax_nr_entries(struct dax_inode *di);
 
-/* rmap helpers (fault.c) */
-/* every mapping; private copies too with @even_cows (truncate), not
- * without (punch hole) */
-void rmap_zap(struct dax_inode *di, uint64_t index, uint64_t npages, int even_cows);
-/* shared mappings only (they hold no data of their own) */
-void rmap_zap_shared(struct dax_inode *di, uint64_t index, uint64_t npages);
-/* private mappings' zero pages over blocks that now exist */
-void rmap_zap_private_zero(struct dax_inode *di, uint64_t index, uint64_t npages);
-int rmap_private_zero_at(struct dax_inode *di, uint64_t pg);
-/* 0, -errno, or RMAP_PINNED: a mapping of the pages is pinned for the
- * kernel (udax_pin), nothing was changed; flush and keep them dirty. */
-#define RMAP_PINNED 1
-int rmap_protect(struct dax_inode *di, uint64_t index, uint64_t npages, uint64_t pblk);
-void rmap_add(struct dax_inode *di, struct window *w);
-void rmap_del(struct dax_inode *di, struct window *w);
+/* the reverse map of an inode is di->rmap (vm/rmap.c) */
 
 /* fault.c */
 int dax_fault(struct window *w, char *addr, int write);

@@ -82,11 +82,10 @@ struct dax_inode *dax_inode_get(struct meta *m, struct inode *ip, int pool_fd, i
 		if (di) {
 			di->ip = ip;
 			di->m = m;
-			di->pool_fd = pool_fd;
 			di->write_lock = wl;
 			pthread_mutex_init(&di->tree_lock, NULL);
-			pthread_mutex_init(&di->rmap_lock, NULL);
 			pthread_rwlock_init(&di->inval, NULL);
+			rmap_init(&di->rmap, pool_fd, &di->inval);
 			m->upper_free = dax_inode_free;
 			__atomic_store_n(&ip->upper, di, __ATOMIC_RELEASE);
 		}
@@ -112,7 +111,7 @@ void dax_inode_free(void *p)
 
 	free_node(di->root, di->height);
 	pthread_mutex_destroy(&di->tree_lock);
-	pthread_mutex_destroy(&di->rmap_lock);
+	rmap_destroy(&di->rmap);
 	pthread_rwlock_destroy(&di->inval);
 	free(di);
 }

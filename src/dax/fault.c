@@ -1,5 +1,6 @@
 /*
- * fault.c - serving page faults on udax mappings, and the reverse map.
+ * fault.c - serving page faults on udax mappings (the reverse map they
+ * use is vm/rmap.c).
  *
  * Shared mappings:
  *   read, hole      map the zero page read-only; entry ZERO
@@ -35,190 +36,22 @@
 
 static char *page_addr(struct window *w, uint64_t pg)
 {
-	return w->addr + (pg - w->pgoff) * BLK;
+	return vm_page_addr(w, pg);
 }
 
-/* [*lo, *hi) clipped to @w's pages; 0 if they do not meet. */
 static int clip(struct window *w, uint64_t *lo, uint64_t *hi)
 {
-	uint64_t s = w->pgoff, e = w->pgoff + w->len / BLK;
-	if (*lo < s)
-		*lo = s;
-	if (*hi > e)
-		*hi = e;
-	return *lo < *hi;
+	return vm_clip(w, lo, hi);
 }
 
-/* Map pool blocks / the zero page into a shared window, recording the
- * range as evictable under VMA pressure (vm/pte.c). */
 static int map_block(struct window *w, char *addr, size_t len, int fd, uint64_t pblk, int prot)
 {
-	int err = vm_install(addr, len, fd, pblk * BLK, prot, 1);
-	if (!err)
-		vm_note_mapped(w, addr, len);
-	return err;
+	return vm_map_block(w, addr, len, fd, pblk, prot);
 }
 
 static int map_zero(struct window *w, char *addr, size_t len)
 {
-	int err = vm_install_zero(addr, len);
-	if (!err)
-		vm_note_mapped(w, addr, len);
-	return err;
-}
-
-void rmap_add(struct dax_inode *di, struct window *w)
-{
-	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
-	w->next = di->windows;
-	di->windows = w;
-	if (!w->shared)
-		atomic_fetch_add(&di->nprivate, 1);
-	ul_mutex_unlock(&di->rmap_lock);
-}
-
-void rmap_del(struct dax_inode *di, struct window *w)
-{
-	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
-	for (struct window **pp = &di->windows; *pp; pp = &(*pp)->next) {
-		if (*pp == w) {
-			*pp = w->next;
-			if (!w->shared)
-				atomic_fetch_sub(&di->nprivate, 1);
-			break;
-		}
-	}
-	ul_mutex_unlock(&di->rmap_lock);
-}
-
-/* Return pages [index, index+n) to "not mapped" in every mapping.
- * With @even_cows (truncate) private copies go too, as Linux discards
- * the private copies of pages past a new end; without it (punch hole)
- * a private mapping keeps its own copies and loses only what shows the
- * file (as Linux's truncate_pagecache_range).  The caller holds
- * di->inval exclusively or the entry locks of the range. */
-void rmap_zap(struct dax_inode *di, uint64_t index, uint64_t n, int even_cows)
-{
-	UDAX_BUG_ON(!ul_held_excl(&di->inval) && !ul_class_held(UL_ENTRY));
-	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
-	for (struct window *w = di->windows; w; w = w->next) {
-		uint64_t lo = index, hi = index + n;
-		if (!clip(w, &lo, &hi))
-			continue;
-		if (!w->pstate || even_cows) {
-			vm_zap(page_addr(w, lo), (hi - lo) * BLK);
-			if (w->pstate)
-				memset(w->pstate + (lo - w->pgoff), WP_NONE, hi - lo);
-			continue;
-		}
-		for (uint64_t pg = lo; pg < hi;) {
-			if (w->pstate[pg - w->pgoff] == WP_COPY) {
-				pg++;
-				continue;
-			}
-			uint64_t end = pg;
-			while (end < hi && w->pstate[end - w->pgoff] != WP_COPY)
-				w->pstate[end++ - w->pgoff] = WP_NONE;
-			vm_zap(page_addr(w, pg), (end - pg) * BLK);
-			pg = end;
-		}
-	}
-	ul_mutex_unlock(&di->rmap_lock);
-}
-
-/* The same in shared mappings only: they hold no data of their own, so
- * dropping pages there never loses anything (zero-page eviction, a
- * 2 MiB entry that goes whole). */
-void rmap_zap_shared(struct dax_inode *di, uint64_t index, uint64_t n)
-{
-	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
-	for (struct window *w = di->windows; w; w = w->next) {
-		uint64_t lo = index, hi = index + n;
-		if (w->shared && clip(w, &lo, &hi))
-			vm_zap(page_addr(w, lo), (hi - lo) * BLK);
-	}
-	ul_mutex_unlock(&di->rmap_lock);
-}
-
-/* Private mappings that show the zero page in [index, index+n), where
- * blocks now exist: unmap those pages so the next access shows the
- * file's data (rule b for private mappings).  Pages holding the
- * process's own copy stay.  The caller holds the entry locks of the
- * range or di->inval exclusively, so no private fault is half-way. */
-void rmap_zap_private_zero(struct dax_inode *di, uint64_t index, uint64_t n)
-{
-	UDAX_BUG_ON(!ul_held_excl(&di->inval) && !ul_class_held(UL_ENTRY));
-	if (!atomic_load(&di->nprivate))
-		return;
-	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
-	for (struct window *w = di->windows; w; w = w->next) {
-		uint64_t lo = index, hi = index + n;
-		if (w->shared || !clip(w, &lo, &hi))
-			continue;
-		for (uint64_t pg = lo; pg < hi;) {
-			if (w->pstate[pg - w->pgoff] != WP_ZERO) {
-				pg++;
-				continue;
-			}
-			uint64_t end = pg;
-			while (end < hi && w->pstate[end - w->pgoff] == WP_ZERO)
-				w->pstate[end++ - w->pgoff] = WP_NONE;
-			vm_zap(page_addr(w, pg), (end - pg) * BLK);
-			pg = end;
-		}
-	}
-	ul_mutex_unlock(&di->rmap_lock);
-}
-
-/* Does a private mapping show the zero page at @pg?  (A hint for the
- * evictor, which then takes the entry lock and looks again.) */
-int rmap_private_zero_at(struct dax_inode *di, uint64_t pg)
-{
-	int found = 0;
-
-	if (!atomic_load(&di->nprivate))
-		return 0;
-	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
-	for (struct window *w = di->windows; w && !found; w = w->next) {
-		uint64_t lo = pg, hi = pg + 1;
-		if (!w->shared && clip(w, &lo, &hi))
-			found = w->pstate[pg - w->pgoff] == WP_ZERO;
-	}
-	ul_mutex_unlock(&di->rmap_lock);
-	return found;
-}
-
-/* Map block pages [index, index+n) read-only in every shared mapping:
- * after this no store reaches them without a fault.  Private mappings
- * are left alone: their stores never reach the file.  If a mapping of
- * the pages is pinned for the kernel (udax_pin), nothing is changed and
- * RMAP_PINNED is returned: the caller flushes and keeps them dirty. */
-int rmap_protect(struct dax_inode *di, uint64_t index, uint64_t n, uint64_t pblk)
-{
-	int err = 0;
-
-	ul_mutex_lock(&di->rmap_lock, UL_RMAP);
-	vm_pin_read_lock();             /* held across the check and the change */
-	for (struct window *w = di->windows; w && !err; w = w->next) {
-		uint64_t lo = index, hi = index + n;
-		if (w->shared && clip(w, &lo, &hi) && vm_pinned(page_addr(w, lo), (hi - lo) * BLK))
-			err = RMAP_PINNED;
-	}
-	for (struct window *w = di->windows; w && !err; w = w->next) {
-		uint64_t lo = index, hi = index + n;
-		if (!w->shared || !clip(w, &lo, &hi))
-			continue;
-		/* Near the VMA budget, zap instead: also no store gets
-		 * through, and it never adds a mapping. */
-		if (vm_pressure())
-			err = vm_zap(page_addr(w, lo), (hi - lo) * BLK);
-		else
-			err = map_block(w, page_addr(w, lo), (hi - lo) * BLK, di->pool_fd,
-			                pblk + (lo - index), PROT_READ);
-	}
-	vm_pin_read_unlock();
-	ul_mutex_unlock(&di->rmap_lock);
-	return err;
+	return vm_map_zero(w, addr, len);
 }
 
 /* The extent at @pg as committed: an extent that the transaction in
@@ -278,7 +111,7 @@ static int private_fault(struct dax_inode *di, struct window *w, uint64_t pg, in
 			*st = err ? WP_NONE : WP_COPY;
 		}
 	} else if (!write) {
-		err = vm_install(a, BLK, di->pool_fd, (x.pblk + (pg - x.lblk)) * BLK, PROT_READ, 0);
+		err = vm_install(a, BLK, di->rmap.pool_fd, (x.pblk + (pg - x.lblk)) * BLK, PROT_READ, 0);
 		*st = err ? WP_NONE : WP_FILE;
 	} else {
 		/* Copy now, under the entry and invalidate locks, instead of
@@ -320,9 +153,9 @@ static int pmd_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 		 * before this entry replaces it, or the others keep zeros
 		 * with no entry left to evict. */
 		if (e & E_ZERO)
-			rmap_zap_shared(di, a, PMD_PAGES);
+			rmap_zap_shared(&di->rmap, a, PMD_PAGES);
 #endif
-		err = map_block(w, addr, PMD_PAGES * BLK, di->pool_fd, pblk,
+		err = map_block(w, addr, PMD_PAGES * BLK, di->rmap.pool_fd, pblk,
 		                PROT_READ | (write ? PROT_WRITE : 0));
 		uint64_t v = write ? e_block(pblk, E_PMD | E_DIRTY) : (e & E_DIRTY ? e : 0);
 		entry_unlock(di, at, err ? e : v);
@@ -360,7 +193,7 @@ static int map_around(struct dax_inode *di, struct window *w, uint64_t pg,
 		hi = pg + 1;
 	}
 #endif
-	int err = map_block(w, page_addr(w, lo), (hi - lo) * BLK, di->pool_fd,
+	int err = map_block(w, page_addr(w, lo), (hi - lo) * BLK, di->rmap.pool_fd,
 	                    x->pblk + (lo - x->lblk), PROT_READ);
 	vm_pin_read_unlock();
 	return err;
@@ -377,7 +210,7 @@ static int blocks_in(struct dax_inode *di, uint64_t a)
 /* Drop a zero-page entry covering @at (n pages) from every mapping. */
 static void drop_zero(struct dax_inode *di, uint64_t at, uint64_t n)
 {
-	rmap_zap_shared(di, at, n);
+	rmap_zap_shared(&di->rmap, at, n);
 	entry_unlock(di, at, 0);
 }
 
@@ -402,7 +235,7 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 			int fresh;
 			int64_t got = meta_fill_hole(di->m, di->ip, pg, pg + 1, 1, 0, &pb, &fresh);
 			if (got > 0)
-				err = map_block(w, a, BLK, di->pool_fd, pb, PROT_READ | PROT_WRITE);
+				err = map_block(w, a, BLK, di->rmap.pool_fd, pb, PROT_READ | PROT_WRITE);
 			entry_unlock(di, at, e);
 			return got < 0 ? (int)got : err;
 		}
@@ -426,7 +259,7 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 		if (e & E_ZERO)
 			err = map_zero(w, page_addr(w, lo), (hi - lo) * BLK);
 		else
-			err = map_block(w, page_addr(w, lo), (hi - lo) * BLK, di->pool_fd,
+			err = map_block(w, page_addr(w, lo), (hi - lo) * BLK, di->rmap.pool_fd,
 			                e_pblk(e) + (lo - at), prot);
 		entry_unlock(di, at, err || !write ? e : e | E_DIRTY);
 		return err;
@@ -446,18 +279,18 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 		}
 		sched_point("fault:allocated");
 		if (fresh)   /* rule b for private mappings of this page */
-			rmap_zap_private_zero(di, pg, 1);
+			rmap_zap_private_zero(&di->rmap, pg, 1);
 		x = (struct dextent){ .lblk = pg, .pblk = pblk, .len = 1 };
 	}
 	uint64_t pblk = x.pblk + (pg - x.lblk);
 	if (e & E_ZERO)
-		rmap_zap_shared(di, pg, 1);     /* stale zero page over a block */
+		rmap_zap_shared(&di->rmap, pg, 1);     /* stale zero page over a block */
 	if (!write) {
 		err = map_around(di, w, pg, &x);
 		entry_unlock(di, at, (e & E_DIRTY) ? e : 0);
 		return err;
 	}
-	err = map_block(w, a, BLK, di->pool_fd, pblk, PROT_READ | PROT_WRITE);
+	err = map_block(w, a, BLK, di->rmap.pool_fd, pblk, PROT_READ | PROT_WRITE);
 	entry_unlock(di, at, err ? ((e & E_DIRTY) ? e : 0) : e_block(pblk, E_DIRTY));
 	return err;
 }

@@ -21,7 +21,7 @@
 static void evict_private(struct dax_inode *di, uint64_t lo, uint64_t hi)
 {
 	if (lo < hi)
-		rmap_zap_private_zero(di, lo, hi - lo);
+		rmap_zap_private_zero(&di->rmap, lo, hi - lo);
 }
 
 void dax_evict_zero(struct dax_inode *di, uint64_t b, uint64_t n)
@@ -37,7 +37,7 @@ void dax_evict_zero(struct dax_inode *di, uint64_t b, uint64_t n)
 #ifdef UDAX_BUG_DROP_DIRTY
 		if (!peek) {
 #else
-		if (!(peek & (E_ZERO | E_LOCKED)) && !rmap_private_zero_at(di, pg)) {
+		if (!(peek & (E_ZERO | E_LOCKED)) && !rmap_private_zero_at(&di->rmap, pg)) {
 #endif
 			pg++;
 			continue;
@@ -51,13 +51,13 @@ void dax_evict_zero(struct dax_inode *di, uint64_t b, uint64_t n)
 			step = at + PMD_PAGES - pg;
 		evict_private(di, pg, pg + step < end ? pg + step : end);
 		if (e & E_ZERO) {
-			rmap_zap_shared(di, at, span);
+			rmap_zap_shared(&di->rmap, at, span);
 			entry_unlock(di, at, 0);
 		} else {
 #ifdef UDAX_BUG_DROP_DIRTY
 			/* Mutant: invalidate the whole range like the 2016 code
 			 * did, dropping the dirty entry a fault just made. */
-			rmap_zap_shared(di, at, span);
+			rmap_zap_shared(&di->rmap, at, span);
 			entry_unlock(di, at, 0);
 			pg += step;
 			continue;
@@ -82,13 +82,13 @@ static void remove_entry(struct dax_inode *di, uint64_t at, uint64_t e, uint64_t
 	/* Mutant: the old rule, only a dirty entry straddling @from */
 	if (at < from && (e & E_DIRTY) && (e & E_BLOCK)) {
 		pmem_flush(&di->m->pm, meta_block(di->m, e_pblk(e)), span * BLK);
-		rmap_zap_shared(di, at, span);
+		rmap_zap_shared(&di->rmap, at, span);
 	}
 #else
 	if (at < from || at + span > to) {
 		if ((e & E_DIRTY) && (e & E_BLOCK))
 			pmem_flush(&di->m->pm, meta_block(di->m, e_pblk(e)), span * BLK);
-		rmap_zap_shared(di, at, span);
+		rmap_zap_shared(&di->rmap, at, span);
 	}
 #endif
 	entry_unlock(di, at, 0);
@@ -103,7 +103,7 @@ void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to, int even_c
 	 * waiting for each holder; then zap again: a writeback that held an
 	 * entry lock while we zapped may have mapped its page read-only
 	 * again, and that mapping must not outlive the block. */
-	rmap_zap(di, from, to - from, even_cows);
+	rmap_zap(&di->rmap, from, to - from, even_cows);
 	/* from the 2 MiB boundary: a PMD entry may straddle @from */
 	for (uint64_t start = from & ~(uint64_t)(PMD_PAGES - 1);;) {
 		size_t n = entry_range_snapshot(di, start, to, batch, 256);
@@ -124,7 +124,7 @@ void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to, int even_c
 		start = batch[n - 1] + 1;   /* kept entries must not be seen again */
 	}
 #ifndef UDAX_BUG_FREE_MAPPED
-	rmap_zap(di, from, to - from, even_cows);
+	rmap_zap(&di->rmap, from, to - from, even_cows);
 #endif
 }
 
@@ -137,8 +137,8 @@ void dax_drop_clean(struct dax_inode *di, uint64_t from, uint64_t to)
 
 	UDAX_BUG_ON(!ul_held_excl(&di->inval));
 	/* shared mappings only: private copies are the process's data */
-	rmap_zap_shared(di, from, to - from);
-	rmap_zap_private_zero(di, from, to - from);
+	rmap_zap_shared(&di->rmap, from, to - from);
+	rmap_zap_private_zero(&di->rmap, from, to - from);
 	from &= ~(uint64_t)(PMD_PAGES - 1);   /* a PMD entry may straddle it */
 	do {
 		n = entry_range_snapshot(di, from, to, batch, 256);

@@ -73,14 +73,14 @@ static long writeback_from(struct dax_inode *di, const uint64_t *snap, size_t le
 	pmem_flush(&di->m->pm, meta_block(di->m, pblk), n * BLK);
 	entry_unlock(di, at, e & ~E_DIRTY);
 	sched_point("writeback:cleaned");
-	err = rmap_protect(di, at, n, pblk);
+	err = rmap_protect(&di->rmap, at, n, pblk);
 	return err ? err : 1;
 #else
 	uint64_t pages = (e & E_PMD) ? PMD_PAGES : 1;
 	vals[0] = e;
 	if (!(e & E_PMD) && at == snap[0])
 		n = pages = lock_run(di, at, e, vals, snap, left);
-	err = rmap_protect(di, at, pages, pblk);
+	err = rmap_protect(&di->rmap, at, pages, pblk);
 	/* pinned for the kernel (udax_pin): not write-protected, so flush
 	 * and keep dirty; the next fsync flushes it again */
 	int pinned = err == RMAP_PINNED;

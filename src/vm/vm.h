@@ -126,4 +126,54 @@ void vm_fault_exit(void);
 /* Install the SIGSEGV handler (once per process). */
 int vm_trap_init(void);
 
+/* ---- the reverse map (rmap.c): every window of one file ---- */
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct rmap {
+	pthread_mutex_t lock;       /* class UL_RMAP; held across the mmap calls */
+	struct window *windows;
+	_Atomic int nprivate;       /* private windows among them */
+	int pool_fd;
+	pthread_rwlock_t *inval;    /* the owner's invalidate lock (assertions) */
+};
+
+static inline char *vm_page_addr(struct window *w, uint64_t pg)
+{
+	return w->addr + (pg - w->pgoff) * 4096u;
+}
+
+/* [*lo, *hi) clipped to @w's pages; 0 if they do not meet. */
+static inline int vm_clip(struct window *w, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t s = w->pgoff, e = w->pgoff + w->len / 4096u;
+	if (*lo < s)
+		*lo = s;
+	if (*hi > e)
+		*hi = e;
+	return *lo < *hi;
+}
+
+/* Map pool blocks / the zero page into a shared window, recording the
+ * range as evictable under VMA pressure (pte.c). */
+int vm_map_block(struct window *w, char *addr, size_t len, int fd, uint64_t pblk, int prot);
+int vm_map_zero(struct window *w, char *addr, size_t len);
+
+void rmap_init(struct rmap *r, int pool_fd, pthread_rwlock_t *inval);
+void rmap_destroy(struct rmap *r);
+void rmap_add(struct rmap *r, struct window *w);
+void rmap_del(struct rmap *r, struct window *w);
+/* every mapping; private copies too with @even_cows (truncate), not
+ * without (punch hole) */
+void rmap_zap(struct rmap *r, uint64_t index, uint64_t npages, int even_cows);
+/* shared mappings only (they hold no data of their own) */
+void rmap_zap_shared(struct rmap *r, uint64_t index, uint64_t npages);
+/* private mappings' zero pages over blocks that now exist */
+void rmap_zap_private_zero(struct rmap *r, uint64_t index, uint64_t npages);
+int rmap_private_zero_at(struct rmap *r, uint64_t pg);
+/* 0, -errno, or RMAP_PINNED: a mapping of the pages is pinned for the
+ * kernel (udax_pin), nothing was changed; flush and keep them dirty. */
+#define RMAP_PINNED 1
+int rmap_protect(struct rmap *r, uint64_t index, uint64_t npages, uint64_t pblk);
+
 #endif
