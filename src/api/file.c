@@ -195,7 +195,7 @@ int udax_open(udax_fs *fs, const char *path, int flags, mode_t mode)
 		return err;
 	if ((flags & O_TRUNC) && fd_writable(&(struct ufile){ .flags = flags }) && S_ISREG(ip->d.mode)) {
 		ul_rw_wrlock(&ip->rw, UL_INODE_RW);
-		err = ip->d.size ? set_size(fs, ip, 0, 0) : 0;
+		err = ip->d.size ? dax_set_size(&fs->m, ip, 0, 0) : 0;
 		ul_rw_unlock(&ip->rw);
 		if (err) {
 			release_inode(fs, ip);

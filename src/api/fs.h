@@ -34,10 +34,10 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#include "dax/dax.h"
 #include "meta/meta.h"
 #include "udax.h"
 
-enum write_lock_mode { WL_ENTRY, WL_EXCLUSIVE, WL_FLUSH, WL_RANGE };
 
 struct ufile {
 	struct inode *ip;
@@ -96,9 +96,5 @@ void unmap_all(udax_fs *fs);
 /* Write back the dirty pages of every mapped file (fd_lock taken). */
 int writeback_maps(udax_fs *fs);
 
-/* data (rw.c) */
-void zero_tail_gap(udax_fs *fs, struct inode *ip, uint64_t old_size, uint64_t new_size);
-void zero_mapped(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e);
-int set_size(udax_fs *fs, struct inode *ip, uint64_t size, int zero_gap);
 
 #endif

@@ -17,7 +17,6 @@
 #include "util/sched.h"
 #include "util/lockdep.h"
 
-#define FALLOC_RUN 4096u
 
 static int ftruncate_file(udax_fs *fs, struct ufile *f, off_t len)
 {
@@ -28,7 +27,7 @@ static int ftruncate_file(udax_fs *fs, struct ufile *f, off_t len)
 	if (!fd_writable(f) || !S_ISREG(f->ip->d.mode))
 		return -EINVAL;
 	ul_rw_wrlock(&f->ip->rw, UL_INODE_RW);
-	int err = set_size(fs, f->ip, (uint64_t)len, 1);
+	int err = dax_set_size(&fs->m, f->ip, (uint64_t)len, 1);
 	ul_rw_unlock(&f->ip->rw);
 	return err;
 }
@@ -41,46 +40,6 @@ int udax_ftruncate(udax_fs *fs, int fd, off_t len)
 		return -EBADF;
 	int err = ftruncate_file(fs, f, len);
 	fd_put(fs, f);
-	return err;
-}
-
-/* Map every hole of blocks [s, e) with zeroed blocks, evicting any
- * zero-page entries over them once they exist (rule b). */
-static int fill_holes(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e)
-{
-	while (s < e) {
-		uint64_t pblk;
-		int fresh;
-		int64_t got = meta_fill_hole(&fs->m, ip, s, e, FALLOC_RUN, 0, &pblk, &fresh);
-		if (got < 0)
-			return (int)got;
-		if (fresh && ip->upper)
-			dax_evict_zero(ip->upper, s, (uint64_t)got);
-		s += (uint64_t)got;
-	}
-	return 0;
-}
-
-static int punch(udax_fs *fs, struct inode *ip, uint64_t s, uint64_t e)
-{
-	uint64_t fb = (s + BLK - 1) / BLK, lb = e / BLK;
-
-	if (fb >= lb) {               /* within one block */
-		zero_mapped(fs, ip, s, e);
-		return 0;
-	}
-	zero_mapped(fs, ip, s, fb * BLK);
-	zero_mapped(fs, ip, lb * BLK, e);
-	struct dax_inode *di = ip->upper;
-	if (di) {
-		ul_rw_wrlock(&di->inval, UL_INVAL);
-		dax_invalidate(di, fb, lb, 0);   /* no mapping may reach a freed block;
-		                                    private copies stay (as Linux) */
-	}
-	sched_point("punch:before-free");
-	int err = meta_unmap(&fs->m, ip, fb, lb);
-	if (di)
-		ul_rw_unlock(&di->inval);
 	return err;
 }
 
@@ -120,13 +79,13 @@ int udax_fallocate(udax_fs *fs, int fd, int mode, off_t off, off_t len)
 	uint64_t s = (uint64_t)off, e = s + (uint64_t)len;
 	ul_rw_wrlock(&ip->rw, UL_INODE_RW);
 	if (mode & UDAX_FALLOC_PUNCH_HOLE) {
-		err = punch(fs, ip, s, e);
+		err = dax_punch(&fs->m, ip, s, e);
 	} else {
 		if (mode & UDAX_FALLOC_ZERO_RANGE)
-			zero_mapped(fs, ip, s, e);
-		err = fill_holes(fs, ip, s / BLK, (e + BLK - 1) / BLK);
+			dax_zero_mapped(&fs->m, ip, s, e);
+		err = dax_fill_holes(&fs->m, ip, s / BLK, (e + BLK - 1) / BLK);
 		if (!err && !(mode & UDAX_FALLOC_KEEP_SIZE) && e > ip->d.size)
-			err = set_size(fs, ip, e, 1);
+			err = dax_set_size(&fs->m, ip, e, 1);
 	}
 	ul_rw_unlock(&ip->rw);
 	fd_put(fs, f);

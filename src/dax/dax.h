@@ -154,6 +154,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "meta/meta.h"
 #include "util/lockdep.h"
@@ -184,6 +185,9 @@ struct dax_inode {
 	struct rmap rmap;          /* this process's windows of the file (vm/rmap.c) */
 	int write_lock;            /* enum write_lock_mode of the mount */
 };
+
+/* How pwrite excludes page faults (the mount's write_lock=). */
+enum write_lock_mode { WL_ENTRY, WL_EXCLUSIVE, WL_FLUSH, WL_RANGE };
 
 /* entry.c: the index and entry locks */
 struct dax_inode *dax_inode_get(struct meta *m, struct inode *ip, int pool_fd, int wl);
@@ -220,6 +224,37 @@ uint64_t dax_nr_entries(struct dax_inode *di);
 int dax_fault(struct window *w, char *addr, int write);
 /* The committed extent at @pg (waits for a transaction in flight). */
 int dax_lookup(struct dax_inode *di, uint64_t pg, struct dextent *x, uint64_t *next);
+
+/* write.c: the write path.  The caller holds ip->rw exclusively. */
+struct dax_write {
+	struct meta *m;
+	struct inode *ip;
+	struct dax_inode *di;    /* ip->upper */
+	const char *src;         /* the caller's buffer, for [start, end) */
+	uint64_t start, end;
+	void *fault_addr;        /* the source faulted here: fault it in, retry */
+	int efault;              /* ... and it is not udax memory: EFAULT */
+};
+/* Write [pos, end) of the source at file offset pos: fills holes with
+ * blocks holding the data (committed with the new size), overwrites
+ * blocks in place, and follows the mount's write_lock= policy; commits
+ * a larger size.  Returns bytes written (short if the source faulted:
+ * fault_addr set) or -errno. */
+ssize_t dax_write(struct dax_write *w, uint64_t pos);
+/* fallocate: map every hole of blocks [s, e) with zeroed blocks and
+ * evict zero pages over them (rule b). */
+int dax_fill_holes(struct meta *m, struct inode *ip, uint64_t s, uint64_t e);
+
+/* truncate.c.  The caller holds ip->rw exclusively. */
+/* Commit a new size; shrinking invalidates and frees what lies past it,
+ * growing zeroes what it exposes (@zero_gap). */
+int dax_set_size(struct meta *m, struct inode *ip, uint64_t size, int zero_gap);
+/* Zero the mapped bytes of [s, e) in place (persistent). */
+void dax_zero_mapped(struct meta *m, struct inode *ip, uint64_t s, uint64_t e);
+void dax_zero_tail_gap(struct meta *m, struct inode *ip, uint64_t old_size, uint64_t new_size);
+
+/* punch.c: punch [s, e) (bytes).  The caller holds ip->rw exclusively. */
+int dax_punch(struct meta *m, struct inode *ip, uint64_t s, uint64_t e);
 
 /* writeback.c: flush dirty pages of [from, to) (page indices) */
 int dax_writeback(struct dax_inode *di, uint64_t from, uint64_t to);
