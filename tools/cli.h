@@ -71,6 +71,9 @@ void free_names(char **names, size_t n);
 int cmp_names(const void *a, const void *b);
 int read_names(udax_fs *fs, const char *dir, char ***out, size_t *np);
 int open_source(udax_fs *fs, const char *path, struct stat *st);
+char *pool_path_in(udax_fs *fs, const char *arg, int *err);
+char *pool_path_at(udax_fs *fs, const char *arg);
+char *quote_name(const char *name);
 
 /* copy.c: data movement between host files and the pool */
 struct progress {

@@ -15,10 +15,12 @@
 
 int cmd_cat(struct ctx *c, udax_fs *fs)
 {
-	char *src = pool_path(c->argv[1]);
+	char *src = pool_path_at(fs, c->argv[1]);
 	struct stat st;
 	int ufd, rc = 1;
 
+	if (!src)
+		return 1;
 	ufd = open_source(fs, src, &st);
 	if (ufd < 0) {
 		fail(src, ufd);

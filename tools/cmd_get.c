@@ -30,11 +30,13 @@ static int open_get_target(char **host, const char *src)
 
 int cmd_get(struct ctx *c, udax_fs *fs)
 {
-	char *src = pool_path(c->argv[1]), *host = c->argv[2];
+	char *src = pool_path_at(fs, c->argv[1]), *host = c->argv[2];
 	bool to_stdout = !strcmp(host, "-");
 	int ufd, hfd, rc = 1;
 	struct stat st, hst;
 
+	if (!src)
+		return 1;
 	ufd = open_source(fs, src, &st);
 	if (ufd < 0) {
 		fail(src, ufd);

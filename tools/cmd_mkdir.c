@@ -38,9 +38,11 @@ static int mkdir_parents(udax_fs *fs, char *path)
 
 int cmd_mkdir(struct ctx *c, udax_fs *fs)
 {
-	char *path = pool_path(c->argv[1]);
+	char *path = pool_path_at(fs, c->argv[1]);
 	int ret, rc = 0;
 
+	if (!path)
+		return 1;
 	if (c->opt['p']) {
 		rc = mkdir_parents(fs, path);
 	} else {

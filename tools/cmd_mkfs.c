@@ -16,6 +16,7 @@
 int cmd_mkfs(struct ctx *c, udax_fs *unused)
 {
 	const char *pool = c->argv[0], *arg = c->argv[1];
+	unsigned mode = 0;
 	uint64_t size;
 	int ret;
 
@@ -33,10 +34,32 @@ int cmd_mkfs(struct ctx *c, udax_fs *unused)
 			arg, human(UDAX_MIN_POOL_SIZE));
 		return EXIT_USAGE;
 	}
-	ret = udax_mkfs(pool, size, c->opt['f'] ? UDAX_MKFS_FORCE : 0);
+	if (c->opt['m']) {
+		char *end;
+		unsigned long m = strtoul(c->value['m'], &end, 8);
+
+		if (!*c->value['m'] || *end || m > 07777) {
+			fprintf(stderr, "udax mkfs: %s: invalid mode (octal, "
+				"e.g. 600, 660)\n", c->value['m']);
+			return EXIT_USAGE;
+		}
+		mode = (unsigned)m;
+		if (!mode) {
+			fprintf(stderr, "udax mkfs: mode 0 would lock "
+				"everyone out\n");
+			return EXIT_USAGE;
+		}
+	}
+	ret = udax_mkfs_mode(pool, size, c->opt['f'] ? UDAX_MKFS_FORCE : 0,
+			     mode);
 	if (ret == -EEXIST) {
 		fprintf(stderr, "udax mkfs: %s already holds a udax file "
 			"system; use --force to overwrite it\n", pool);
+		return 1;
+	}
+	if (ret == -EBUSY) {
+		fprintf(stderr, "udax mkfs: %s: pool is in use by another "
+			"process (mounted); it was not changed\n", pool);
 		return 1;
 	}
 	if (ret < 0)

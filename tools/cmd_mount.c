@@ -19,6 +19,16 @@
 int cmd_mount(struct ctx *c, udax_fs *unused)
 {
 #ifdef UDAX_HAVE_FUSE
+	struct stat st;
+
+	/* The directory of a FUSE mount whose daemon died answers every
+	 * call with ENOTCONN until it is unmounted. */
+	if (stat(c->argv[1], &st) < 0 && errno == ENOTCONN) {
+		fprintf(stderr, "udax mount: %s is a dead FUSE mount (its "
+			"daemon has exited); run 'udax umount %s' to clean "
+			"it up, then mount again\n", c->argv[1], c->argv[1]);
+		return 1;
+	}
 	return udax_fuse_mount(c->argv[0], c->argv[1], c->value['o'],
 			       c->opt['f']);
 #else

@@ -28,8 +28,12 @@ int cmd_mv(struct ctx *c, udax_fs *fs)
 		flags = UDAX_RENAME_NOREPLACE;
 	if (c->opt['x'])
 		flags = UDAX_RENAME_EXCHANGE;
-	from = pool_path(c->argv[1]);
-	to = pool_path(c->argv[2]);
+	from = pool_path_at(fs, c->argv[1]);
+	to = from ? pool_path_at(fs, c->argv[2]) : NULL;
+	if (!to) {
+		free(from);
+		return 1;
+	}
 	ret = udax_rename(fs, from, to, flags);
 	if (ret < 0) {
 		what = xasprintf("%s -> %s", from, to);

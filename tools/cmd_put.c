@@ -34,11 +34,13 @@ static int open_put_target(udax_fs *fs, const char *host, char **dst)
 int cmd_put(struct ctx *c, udax_fs *fs)
 {
 	const char *host = c->argv[1];
-	char *dst = pool_path(c->argv[2]);
+	char *dst = pool_path_at(fs, c->argv[2]);
 	bool use_stdin = !strcmp(host, "-");
 	int hfd, ufd, ret, rc = 1;
 	struct stat hst;
 
+	if (!dst)
+		return 1;
 	hfd = use_stdin ? STDIN_FILENO : open(host, O_RDONLY | O_CLOEXEC);
 	if (hfd < 0) {
 		fail_errno(host);

@@ -43,10 +43,12 @@ static int remove_tree(udax_fs *fs, const char *dir)
 
 int cmd_rm(struct ctx *c, udax_fs *fs)
 {
-	char *path = pool_path(c->argv[1]);
+	char *path = pool_path_at(fs, c->argv[1]);
 	struct stat st;
 	int ret, rc = 0;
 
+	if (!path)
+		return 1;
 	ret = udax_stat(fs, path, &st);
 	if (ret == 0 && !S_ISDIR(st.st_mode)) {
 		ret = udax_unlink(fs, path);

@@ -57,10 +57,12 @@ static int print_segments(udax_fs *fs, const char *path)
 
 int cmd_stat(struct ctx *c, udax_fs *fs)
 {
-	char *path = pool_path(c->argv[1]), mode[11];
+	char *path = pool_path_at(fs, c->argv[1]), mode[11];
 	struct stat st;
 	int ret, rc = 0;
 
+	if (!path)
+		return 1;
 	ret = udax_stat(fs, path, &st);
 	if (ret < 0) {
 		rc = fail(path, ret);

@@ -31,11 +31,12 @@
 /* ------------------------------------------------------------------ */
 
 static const struct command commands[] = {
-	{ "mkfs", "[--force] POOL SIZE",
-	  "format POOL (SIZE: 64M, 1G, 4096...)",
-	  "f", 2, 2, false, cmd_mkfs },
-	{ "fsck", "POOL", "check POOL (exit 0 clean, 4 problems, 8 error)",
-	  "", 1, 1, false, cmd_fsck },
+	{ "mkfs", "[--force] [--mode MODE] POOL SIZE",
+	  "format POOL (SIZE: 64M, 1G, 4096...), created mode 0600",
+	  "fm", 2, 2, false, cmd_mkfs },
+	{ "fsck", "[-n|-y] POOL", "check POOL, changing nothing unless "
+	  "--repair (exit 0 clean, 1 repaired, 4 problems, 8 error)",
+	  "ny", 1, 1, false, cmd_fsck },
 	{ "info", "POOL", "show the pool's superblock and geometry",
 	  "", 1, 1, true, cmd_info },
 	{ "ls", "POOL [PATH]", "list a directory (default /), sorted",
@@ -76,6 +77,11 @@ static const struct {
 	const char *only;   /* the one command it belongs to, or NULL */
 } long_options[] = {
 	{ "force", 'f', "overwrite a pool that already holds udax", "mkfs" },
+	{ "mode", 'm', "permissions of the pool file (octal; default 600 for "
+	  "a new file, an existing one keeps its own)", "mkfs" },
+	{ "read-only", 'n', "change nothing (the default)", "fsck" },
+	{ "repair", 'y', "replay the journal and free orphans in the pool "
+	  "(refused while it is mounted)", "fsck" },
 	{ "foreground", 'f', "stay in the foreground (do not daemonise)",
 	  "mount" },
 	{ "options", 'o', "comma-separated: ro, write_lock=MODE, "
@@ -85,13 +91,13 @@ static const struct {
 	{ "recursive", 'r', "remove a directory and everything below it",
 	  NULL },
 	{ "dir", 'd', "remove PATH if it is an empty directory", NULL },
-	{ "no-replace", 'n', "fail if TO exists", NULL },
-	{ "exchange", 'x', "swap FROM and TO atomically", NULL },
+	{ "no-replace", 'n', "fail if TO exists", "mv" },
+	{ "exchange", 'x', "swap FROM and TO atomically", "mv" },
 	{ "help", 'h', "show this help", NULL },
 };
 
 /* Short letters of the options that take an argument (-o OPTS). */
-#define VALUE_OPTIONS "o"
+#define VALUE_OPTIONS "om"
 
 static bool long_option_for(size_t k, const struct command *cmd)
 {

@@ -214,7 +214,9 @@ char *host_base(const char *path)
 
 char type_char(mode_t m)
 {
-	return S_ISDIR(m) ? 'd' : S_ISREG(m) ? '-' : '?';
+	return S_ISDIR(m) ? 'd' : S_ISREG(m) ? '-' : S_ISLNK(m) ? 'l' :
+	       S_ISFIFO(m) ? 'p' : S_ISCHR(m) ? 'c' : S_ISBLK(m) ? 'b' :
+	       S_ISSOCK(m) ? 's' : '?';
 }
 
 void mode_string(mode_t m, char out[11])
@@ -294,3 +296,106 @@ int open_source(udax_fs *fs, const char *path, struct stat *st)
 	return fd;
 }
 
+
+/*
+ * pool_path() for a pool that is mounted: the canonical spelling, after
+ * checking what folding hides.  "/file/", "/file/." and "/file/.."
+ * name no directory, and the library, given the path as written, says
+ * so (ENOTDIR); the folded "/file" would pass.  Returns NULL and sets
+ * *@err then.
+ */
+char *pool_path_in(udax_fs *fs, const char *arg, int *err)
+{
+	char *canon = pool_path(arg), *raw;
+	struct stat st;
+
+	*err = 0;
+	raw = arg[0] == '/' ? xstrdup(arg) : xasprintf("/%s", arg);
+	if (strcmp(raw, canon) && udax_stat(fs, raw, &st) == -ENOTDIR) {
+		*err = -ENOTDIR;
+		free(canon);
+		canon = NULL;
+	}
+	free(raw);
+	return canon;
+}
+
+/* Does @c need quoting in a shell word? */
+static bool shell_special(unsigned char c)
+{
+	return !(isalnum(c) || strchr("%+,-./:=@_^", c) || c >= 0x80);
+}
+
+/*
+ * @name as GNU ls shows it on a terminal (--quoting-style=shell-escape):
+ * as is when it is a plain word; in single quotes when it holds spaces
+ * or shell characters (double quotes if it has a ' but nothing that
+ * double quotes would expand); control characters as $'\n' pieces, so
+ * that one name is always one line.  The result is malloc'ed.
+ */
+char *quote_name(const char *name)
+{
+	const unsigned char *p;
+	bool special = !*name, ctrl = false, squote = false, dq_bad = false;
+	size_t n = strlen(name);
+	char *out, *o;
+
+	for (p = (const unsigned char *)name; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			ctrl = true;
+		if (*p == '\'')
+			squote = true;
+		if (strchr("$`\\\"!", *p))
+			dq_bad = true;
+		if (shell_special(*p))
+			special = true;
+	}
+	/* "~" and "#" only matter at the start of a word */
+	if (name[0] == '~' || name[0] == '#')
+		special = true;
+	if (!special)
+		return xstrdup(name);
+	if (!ctrl && squote && !dq_bad)
+		return xasprintf("\"%s\"", name);
+	o = out = xmalloc(8 * n + 3);
+	bool open = false;
+	for (p = (const unsigned char *)name; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			static const char esc[] = "abtnvfr";
+			if (open) {
+				*o++ = '\'';
+				open = false;
+			}
+			if (*p >= 7 && *p <= 13)
+				o += sprintf(o, "$'\\%c'", esc[*p - 7]);
+			else
+				o += sprintf(o, "$'\\%03o'", *p);
+			continue;
+		}
+		if (!open) {
+			*o++ = '\'';
+			open = true;
+		}
+		if (*p == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	if (open)
+		*o++ = '\'';
+	*o = '\0';
+	return out;
+}
+
+/* pool_path_in() that reports its failure (and returns NULL). */
+char *pool_path_at(udax_fs *fs, const char *arg)
+{
+	int err;
+	char *p = pool_path_in(fs, arg, &err);
+
+	if (!p)
+		fail(arg, err);
+	return p;
+}
