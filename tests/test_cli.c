@@ -1168,6 +1168,42 @@ static void test_dead_fuse_mount(void)
 	unlink(pool);
 }
 
+/* udax run: the interposer set up for one command, its status kept. */
+static void test_run(void)
+{
+	const char *pool = tmp_path("/dev/shm", "run.pool");
+	char *out = NULL;
+	int rc;
+
+	CHECK_EQ(ux(NULL, "mkfs -f '%s' 16M", pool), 0);
+	rc = ux(&out, "run '%s' -- sh -c 'echo hi > /udax/x'", pool);
+	if (rc == 127 && strstr(out, "cannot find")) {
+		fprintf(stderr, "    no libudax-preload.so in this build: skipped\n");
+		free(out);
+		unlink(pool);
+		return;
+	}
+	CHECK_EQ(rc, 0);
+	free(out);
+	CHECK_EQ(ux(&out, "cat '%s' /x", pool), 0);
+	CHECK_EQ(strcmp(out, "hi\n"), 0);
+	free(out);
+	/* the command's exit status; --prefix; arguments after COMMAND
+	 * are its own, options included */
+	CHECK_EQ(ux(NULL, "run '%s' sh -c 'exit 3'", pool), 3);
+	CHECK_EQ(ux(&out, "run --prefix /pool '%s' cat -n /pool/x", pool), 0);
+	CHECK(has(out, "1\thi"));
+	free(out);
+	CHECK_EQ(ux(&out, "run -o ro '%s' -- sh -c 'echo no > /udax/y'", pool), 2);
+	free(out);
+	CHECK_EQ(ux(&out, "run '%s' -- udax-no-such-command", pool), 127);
+	CHECK(has(out, "udax-no-such-command"));
+	free(out);
+	CHECK_EQ(ux(NULL, "run '%s'", pool), 2);
+	CHECK_EQ(fsck_status(pool), 0);
+	unlink(pool);
+}
+
 int main(void)
 {
 	char cmd[256];
@@ -1192,6 +1228,7 @@ int main(void)
 	RUN(test_mkfs_space);
 	RUN(test_paths_and_names);
 	RUN(test_dead_fuse_mount);
+	RUN(test_run);
 	snprintf(cmd, sizeof(cmd), "rm -rf /dev/shm/udax-test-%d-* /tmp/udax-test-%d-*",
 	         (int)getpid(), (int)getpid());
 	if (system(cmd) != 0)

@@ -107,6 +107,7 @@ int cmd_mount(struct ctx *c, udax_fs *fs);
 int cmd_mv(struct ctx *c, udax_fs *fs);
 int cmd_put(struct ctx *c, udax_fs *fs);
 int cmd_rm(struct ctx *c, udax_fs *fs);
+int cmd_run(struct ctx *c, udax_fs *fs);
 int cmd_stat(struct ctx *c, udax_fs *fs);
 int cmd_umount(struct ctx *c, udax_fs *fs);
 int cmd_version(struct ctx *c, udax_fs *fs);

@@ -31,7 +31,7 @@
 /* ------------------------------------------------------------------ */
 
 static const struct command commands[] = {
-	{ "mkfs", "[--force] [--mode MODE] POOL SIZE",
+	{ "mkfs", "[-f] [-m MODE] POOL SIZE",
 	  "format POOL (SIZE: 64M, 1G, 4096...), created mode 0600",
 	  "fm", 2, 2, false, cmd_mkfs },
 	{ "fsck", "[-n|-y] POOL", "check POOL, changing nothing unless "
@@ -60,6 +60,10 @@ static const struct command commands[] = {
 	{ "mount", "[-f] [-o OPTS] POOL DIR",
 	  "mount POOL on DIR for every program (FUSE)",
 	  "fo", 2, 2, false, cmd_mount },
+	{ "run", "[-o OPTS] [-P DIR] POOL -- CMD...",
+	  "run COMMAND with POOL under DIR (default /udax) through the "
+	  "interposer; exits with COMMAND's status",
+	  "oP", 2, 1 << 20, false, cmd_run },
 	{ "umount", "DIR", "unmount DIR; returns once the pool is clean",
 	  "", 1, 1, false, cmd_umount },
 	{ "demo", "[POOL]", "a guided tour (default " DEMO_POOL ")",
@@ -86,8 +90,12 @@ static const struct {
 	  "mount" },
 	{ "options", 'o', "comma-separated: ro, write_lock=MODE, "
 	  "hide_unlinked, FUSE's options", "mount" },
+	{ "options", 'o', "mount options for the interposer (UDAX_OPTIONS): "
+	  "ro, write_lock=MODE", "run" },
+	{ "prefix", 'P', "where the pool appears in COMMAND's namespace "
+	  "(UDAX_PREFIX, default /udax)", "run" },
 	{ "parents", 'p', "create missing parents; no error if it exists",
-	  NULL },
+	  "mkdir" },
 	{ "recursive", 'r', "remove a directory and everything below it",
 	  NULL },
 	{ "dir", 'd', "remove PATH if it is an empty directory", NULL },
@@ -97,7 +105,7 @@ static const struct {
 };
 
 /* Short letters of the options that take an argument (-o OPTS). */
-#define VALUE_OPTIONS "om"
+#define VALUE_OPTIONS "omP"
 
 static bool long_option_for(size_t k, const struct command *cmd)
 {
@@ -198,6 +206,9 @@ static int parse_args(struct ctx *c, int argc, char **argv)
 		if (only_args || a[0] != '-' || !a[1] ||
 		    isdigit((unsigned char)a[1])) {
 			argv[w++] = argv[i];
+			/* run: what follows the command is the command's */
+			if (!strcmp(c->cmd->name, "run") && w == 2)
+				only_args = true;
 		} else if (!strcmp(a, "--")) {
 			only_args = true;
 		} else if (a[1] == '-') {
@@ -230,6 +241,7 @@ static int parse_args(struct ctx *c, int argc, char **argv)
 			}
 		}
 	}
+	argv[w] = NULL;   /* run hands argv on to execvp */
 	c->argc = w;
 	c->argv = argv;
 	return 0;
