@@ -65,17 +65,35 @@ typedef struct udax_dir udax_dir;
 
 /*
  * udax_mkfs - format a pool.
- * @path:  a regular file (created if absent, grown to @size) or an
- *         existing device or file.
+ * @path:  a regular file (created if absent, mode 0600, grown to @size)
+ *         or an existing device or file.
  * @size:  pool size in bytes; 0 means "use the file's current size".
  *         Rounded down to a multiple of UDAX_BLOCK_SIZE.
  * @flags: UDAX_MKFS_FORCE to overwrite a pool that already holds udax.
  *
+ * The pool's lock is taken before anything is written: a pool mounted
+ * by another process is refused with -EBUSY and left unchanged.  A
+ * regular file's blocks are reserved first (its file system's free
+ * space is checked, then fallocate where supported), so stores into the
+ * pool cannot fail later for want of space; if that fails, a file mkfs
+ * created is removed again.  An existing file keeps its mode.
+ *
  * Returns 0, -EEXIST if @path already holds a udax pool and FORCE was
- * not given, -EINVAL if @size is below UDAX_MIN_POOL_SIZE, or the errno
- * of the failing system call.
+ * not given, -EINVAL if @size is below UDAX_MIN_POOL_SIZE or @path is
+ * neither a regular file nor a device, -EBUSY if it is mounted,
+ * -ENOSPC if its file system cannot hold it, or the errno of the
+ * failing system call.
  */
 int udax_mkfs(const char *path, uint64_t size, unsigned flags);
+
+/*
+ * udax_mkfs_mode - udax_mkfs() with the pool file's permission bits:
+ * @mode (e.g. 0600, 0660) is given to a new file and to an existing
+ * one being re-formatted; 0 means the default (0600 for a new file, an
+ * existing file's mode kept).  Whoever can open the pool file can read
+ * and change every file in it: udax checks no permissions of its own.
+ */
+int udax_mkfs_mode(const char *path, uint64_t size, unsigned flags, unsigned mode);
 
 /*
  * udax_mount - open a pool and make its file system usable.
@@ -435,9 +453,13 @@ int udax_statfs(udax_fs *fs, struct udax_statfs *st);
 /* ------------------------------------------------------------------ */
 
 /*
- * udax_fsck - check every invariant of a pool.
- * Replays a pending journal transaction first (as mount does), then
- * checks checksums, geometry, the block bitmap against the extent maps,
+ * udax_fsck - check every invariant of a pool, changing nothing.
+ * A pending journal transaction is replayed and orphaned inodes are
+ * freed as a mount would, but into a private copy-on-write mapping, so
+ * the check sees what a mount would give and the pool file is never
+ * written.  Runs beside read-only mounts; beside a read-write mount of
+ * another process it checks a live file system (see udax_fsck_ex).
+ * Checks checksums, geometry, the block bitmap against the extent maps,
  * blocks owned twice, link counts, the directory tree and sizes.
  * Each problem found is passed to @report (may be NULL) as one line.
  * Returns the number of problems (0 = clean) or a negative errno when
@@ -445,6 +467,28 @@ int udax_statfs(udax_fs *fs, struct udax_statfs *st);
  */
 int udax_fsck(const char *path,
               void (*report)(void *arg, const char *problem), void *arg);
+
+/* Flags for udax_fsck_ex(). */
+#define UDAX_FSCK_REPAIR 0x1u /* replay and free orphans in the pool itself */
+
+struct udax_fsck_result {
+	int problems;       /* as returned */
+	int journal;        /* the journal held a transaction not yet home:
+	                     * replayed (REPAIR) or it needs replay */
+	int live;           /* checked beside a read-write mount elsewhere:
+	                     * problems may be transient */
+	uint64_t orphans;   /* unnamed inodes freed (REPAIR) or to be freed */
+};
+
+/*
+ * udax_fsck_ex - udax_fsck() with @flags: UDAX_FSCK_REPAIR writes the
+ * replay and the orphans' release to the pool, and so needs it to be
+ * unmounted everywhere (-EBUSY otherwise).  @res (may be NULL) says
+ * what was found.  Returns as udax_fsck().
+ */
+int udax_fsck_ex(const char *path, unsigned flags,
+                 void (*report)(void *arg, const char *problem), void *arg,
+                 struct udax_fsck_result *res);
 
 struct udax_info {
 	uint8_t uuid[16];

@@ -10,8 +10,13 @@
  */
 #include "t.h"
 
+#include <signal.h>
 #include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
+
+#include "media/layout.h"
 
 static const char *cli;
 
@@ -379,7 +384,7 @@ static void test_mkfs(void)
 	CHECK(has(out, "journal:"));
 	CHECK(has(out, "flush:"));
 	long long mc1 = field(out, "mount count:");
-	CHECK(mc1 >= 1);
+	CHECK_EQ(mc1, 0); /* fsck changed nothing; looking mounts read-only */
 	/* "free:           31.2 MiB (7807 blocks)" */
 	const char *fi = strstr(out, "free:");
 	long long free_blocks = fi && strchr(fi, '(') ? strtoll(strchr(fi, '(') + 1, NULL, 10) : -1;
@@ -821,6 +826,384 @@ static void test_fsck_exit_codes(void)
 	unlink(pool);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Issue 14: admin commands that never hurt a pool                    */
+/* ------------------------------------------------------------------ */
+
+/* cp @a @b; 0 on success. */
+static int copy_file(const char *a, const char *b)
+{
+	return sh(NULL, "cp --sparse=always '%s' '%s'", a, b);
+}
+
+/* mkfs --force on a pool another process has mounted changes nothing. */
+static void test_mkfs_busy(void)
+{
+	char pool[256], before[256], *out = NULL;
+	udax_fs *fs = NULL;
+
+	snprintf(pool, sizeof(pool), "%s", tmp_path("/dev/shm", "busy.pool"));
+	snprintf(before, sizeof(before), "%s", tmp_path("/dev/shm", "busy.before"));
+	CHECK_EQ(ux(NULL, "mkfs '%s' 16M", pool), 0);
+	REQUIRE(udax_mount(pool, NULL, &fs) == 0);
+	REQUIRE(copy_file(pool, before) == 0);
+	/* shrinking would cut off the mounted file system's blocks */
+	CHECK_EQ(ux(&out, "mkfs --force '%s' 8M", pool), 1);
+	CHECK(has(out, "in use"));
+	free(out);
+	CHECK(same_file(pool, before));
+	CHECK_EQ(ux(&out, "mkfs --force '%s' 32M", pool), 1);
+	free(out);
+	CHECK(same_file(pool, before));
+	CHECK_EQ(ux(&out, "mkfs --force '%s' 16M", pool), 1);
+	free(out);
+	CHECK(same_file(pool, before));
+	CHECK_EQ(udax_unmount(fs), 0);
+	CHECK_EQ(fsck_status(pool), 0);
+	unlink(before);
+	unlink(pool);
+}
+
+static unsigned mode_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0u;
+}
+
+/* Pools are created 0600, --mode sets it, re-format keeps it, and a
+ * mount of a pool others can open warns. */
+static void test_pool_mode(void)
+{
+	const char *pool = tmp_path("/dev/shm", "mode.pool");
+	char *out = NULL;
+
+	unlink(pool);
+	CHECK_EQ(ux(NULL, "mkfs '%s' 8M", pool), 0);
+	CHECK_EQ(mode_of(pool), 0600u);
+	CHECK_EQ(ux(&out, "info '%s'", pool), 0);
+	CHECK(lacks(out, "warning"));
+	free(out);
+	CHECK_EQ(ux(NULL, "mkfs --force --mode 640 '%s' 8M", pool), 0);
+	CHECK_EQ(mode_of(pool), 0640u);
+	CHECK_EQ(ux(NULL, "mkfs -f '%s' 8M", pool), 0);
+	CHECK_EQ(mode_of(pool), 0640u);   /* kept on re-format */
+	CHECK_EQ(ux(&out, "ls '%s'", pool), 0);
+	CHECK(has(out, "warning"));
+	CHECK(has(out, "readable"));
+	free(out);
+	CHECK_EQ(chmod(pool, 0666), 0);
+	CHECK_EQ(ux(&out, "info '%s'", pool), 0);
+	CHECK(has(out, "writable"));
+	free(out);
+	unlink(pool);
+	CHECK_EQ(ux(NULL, "mkfs -m 0660 '%s' 8M", pool), 0);
+	CHECK_EQ(mode_of(pool), 0660u);
+	CHECK_EQ(ux(NULL, "mkfs -f --mode banana '%s' 8M", pool), 2);
+	unlink(pool);
+}
+
+/*
+ * A pool as a crash leaves it: a child mounts it, makes a file it
+ * keeps open and unlinks it (an orphan), and dies without unmounting.
+ * Then the home block of the journal's last transaction is zeroed, so
+ * that the journal needs replay.
+ */
+static int crashed_pool(const char *pool)
+{
+	struct djhdr h;
+	int fd, st;
+	pid_t pid;
+
+	if (ux(NULL, "mkfs -f '%s' 16M", pool) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		udax_fs *fs;
+		int f;
+
+		if (udax_mount(pool, NULL, &fs) != 0)
+			_exit(1);
+		if (udax_mkdir(fs, "/d", 0755) != 0)
+			_exit(1);
+		f = udax_open(fs, "/d/orphan", O_RDWR | O_CREAT, 0644);
+		if (f < 0 || udax_pwrite(fs, f, "data", 4, 0) != 4)
+			_exit(1);
+		if (udax_unlink(fs, "/d/orphan") != 0)
+			_exit(1);
+		_exit(0);   /* a crash: no unmount */
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "    crash child failed (%d)\n", st);
+		return -1;
+	}
+	fd = open(pool, O_RDWR);
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &h, sizeof(h), (off_t)JOURNAL_START * BLK) != (ssize_t)sizeof(h) ||
+	    h.magic != JHDR_MAGIC || h.count == 0) {
+		fprintf(stderr, "    no journal transaction in %s\n", pool);
+		close(fd);
+		return -1;
+	}
+	static const char zero[BLK];
+	if (pwrite(fd, zero, BLK, (off_t)(h.ent[0].home * BLK)) != BLK) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* fsck changes nothing unless --repair; --repair refuses a mounted pool. */
+static void test_fsck_readonly(void)
+{
+	char pool[256], before[256], *out = NULL;
+	udax_fs *fs = NULL;
+
+	snprintf(pool, sizeof(pool), "%s", tmp_path("/dev/shm", "crash.pool"));
+	snprintf(before, sizeof(before), "%s", tmp_path("/dev/shm", "crash.before"));
+	REQUIRE(crashed_pool(pool) == 0);
+	REQUIRE(copy_file(pool, before) == 0);
+	CHECK_EQ(ux(&out, "fsck '%s'", pool), 0);
+	CHECK(has(out, "journal needs replay"));
+	CHECK(has(out, "1 orphaned inode"));
+	CHECK(has(out, "clean"));
+	free(out);
+	CHECK(same_file(pool, before));     /* not a byte written */
+	CHECK_EQ(ux(&out, "fsck -n '%s'", pool), 0);
+	free(out);
+	CHECK(same_file(pool, before));
+
+	/* --repair refuses while the pool is mounted; the check does not */
+	REQUIRE(udax_mount(pool, "ro", &fs) == -EROFS); /* needs replay */
+	REQUIRE(udax_mount(pool, NULL, &fs) == 0);
+	CHECK_EQ(ux(&out, "fsck --repair '%s'", pool), 8);
+	CHECK(has(out, "mounted"));
+	free(out);
+	CHECK_EQ(ux(&out, "fsck '%s'", pool), 0);
+	CHECK(has(out, "mounted read-write by another process"));
+	free(out);
+	CHECK_EQ(udax_unmount(fs), 0);
+
+	/* the repair writes: replay and orphans, exit 1 */
+	REQUIRE(crashed_pool(pool) == 0);
+	CHECK_EQ(ux(&out, "fsck -y '%s'", pool), 1);
+	CHECK(has(out, "journal replayed"));
+	CHECK(has(out, "1 orphaned inode freed"));
+	free(out);
+	CHECK_EQ(ux(&out, "fsck '%s'", pool), 0);
+	CHECK(lacks(out, "journal"));
+	CHECK(lacks(out, "orphan"));
+	free(out);
+	CHECK_EQ(ux(NULL, "fsck -n -y '%s'", pool), 2);
+	unlink(before);
+	unlink(pool);
+}
+
+/* A FIFO as the pool is refused at once by every command. */
+static void test_fifo_pool(void)
+{
+	const char *fifo = tmp_path("/tmp", "pool.fifo");
+	static const char *const cmds[] = {
+		"ls %s", "info %s", "df %s", "cat %s /x", "get %s /x -",
+		"stat %s /", "fsck %s", "put %s /dev/null /x", "mkfs %s 8M",
+		"mkfs -f %s 8M",
+	};
+	char *out = NULL, args[512];
+
+	unlink(fifo);
+	REQUIRE(mkfifo(fifo, 0600) == 0);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		snprintf(args, sizeof(args), cmds[i], fifo);
+		int rc = sh(&out, "timeout 10 '%s' %s 2>&1", cli, args);
+		if (rc == 124)
+			fprintf(stderr, "    udax %s blocked\n", args);
+		CHECK(rc == 1 || (rc == 8 && !strncmp(args, "fsck", 4)));
+		CHECK(has(out, "not a file or device"));
+		free(out);
+	}
+	unlink(fifo);
+}
+
+/* mkfs checks the space first and leaves nothing behind when it fails;
+ * a mount reports a sparse pool its file system cannot back. */
+static void test_mkfs_space(void)
+{
+	const char *pool = tmp_path("/dev/shm", "space.pool");
+	struct statvfs sv;
+	unsigned long long avail, too_big;
+	struct stat st;
+	char *out = NULL;
+
+	REQUIRE(statvfs("/dev/shm", &sv) == 0);
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	too_big = (avail + (1ull << 30)) & ~((1ull << 20) - 1);
+	unlink(pool);
+	CHECK_EQ(ux(&out, "mkfs '%s' %llu", pool, too_big), 1);
+	CHECK(has(out, "No space left"));
+	free(out);
+	CHECK(stat(pool, &st) < 0 && errno == ENOENT);
+	CHECK_EQ(ux(&out, "mkfs '%s' 1E", pool), 1);
+	free(out);
+	CHECK(stat(pool, &st) < 0 && errno == ENOENT);
+
+	/* growing an existing pool past the space leaves it as it was */
+	CHECK_EQ(ux(NULL, "mkfs '%s' 8M", pool), 0);
+	CHECK_EQ(ux(&out, "mkfs -f '%s' %llu", pool, too_big), 1);
+	free(out);
+	CHECK_EQ(stat(pool, &st), 0);
+	CHECK_EQ(st.st_size, 8 << 20);
+	CHECK_EQ(fsck_status(pool), 0);
+	/* the space is reserved, not a sparse file */
+	CHECK(st.st_blocks * 512 >= st.st_size);
+
+	/* a pool made sparse behind udax's back is reported at mount */
+	CHECK_EQ(truncate(pool, (off_t)too_big), 0);
+	CHECK_EQ(ux(&out, "info '%s'", pool), 0);
+	CHECK(has(out, "sparse"));
+	free(out);
+	unlink(pool);
+}
+
+/* ENOTDIR for "/file/", "/file/.", "/file/.."; ls quotes names and
+ * shows symbolic links. */
+static void test_paths_and_names(void)
+{
+	const char *pool = tmp_path("/dev/shm", "names.pool");
+	char *out = NULL;
+	udax_fs *fs;
+	int fd;
+
+	CHECK_EQ(ux(NULL, "mkfs '%s' 8M", pool), 0);
+	REQUIRE(udax_mount(pool, NULL, &fs) == 0);
+	static const char *const names[] = {
+		"/file", "/a b", "/new\nline", "/it's", "/plain.txt", "/$HOME",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		fd = udax_open(fs, names[i], O_WRONLY | O_CREAT, 0644);
+		CHECK(fd >= 0);
+		CHECK_EQ(udax_pwrite(fs, fd, "hi\n", 3, 0), 3);
+		CHECK_EQ(udax_close(fs, fd), 0);
+	}
+	CHECK_EQ(udax_symlink(fs, "file", "/link"), 0);
+	CHECK_EQ(udax_unmount(fs), 0);
+
+	static const char *const bad[] = {
+		"stat '%s' /file/", "stat '%s' /file/.", "cat '%s' /file/.",
+		"cat '%s' /file/..", "ls '%s' /file/", "get '%s' /file/ -",
+		"cat '%s' /file/../file",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *args = NULL;
+		REQUIRE(asprintf(&args, bad[i], pool) > 0);
+		CHECK_EQ(ux(&out, "%s", args), 1);
+		CHECK(has(out, "Not a directory"));
+		free(out);
+		free(args);
+	}
+	CHECK_EQ(ux(&out, "cat '%s' /./file", pool), 0);
+	CHECK(has(out, "hi"));
+	free(out);
+
+	CHECK_EQ(ux(&out, "ls '%s'", pool), 0);
+	CHECK(has(out, "  'a b'\n"));
+	CHECK(has(out, "  'new'$'\\n''line'\n"));
+	CHECK(has(out, "  \"it's\"\n"));
+	CHECK(has(out, "  plain.txt\n"));
+	CHECK(has(out, "  '$HOME'\n"));
+	CHECK(has(out, "\nl "));
+	CHECK(has(out, "  link -> file\n"));
+	CHECK(lacks(out, "?"));
+	free(out);
+	unlink(pool);
+}
+
+/* A mountpoint whose FUSE daemon died is named as such, and
+ * `udax umount DIR` cleans it up. */
+static void test_dead_fuse_mount(void)
+{
+	const char *pool = tmp_path("/dev/shm", "dead.pool");
+	const char *dir = tmp_path("/tmp", "dead.mnt");
+	char *out = NULL;
+	struct stat st, top;
+	long pid;
+	int i;
+
+	CHECK_EQ(ux(NULL, "mkfs '%s' 8M", pool), 0);
+	mkdir(dir, 0755);
+	REQUIRE(stat(dir, &top) == 0);
+	if (sh(&out, "'%s' mount -f '%s' '%s' >/dev/null 2>&1 & echo $!", cli, pool, dir) != 0) {
+		free(out);
+		return;
+	}
+	pid = strtol(out, NULL, 10);
+	free(out);
+	for (i = 0; i < 500; i++) {   /* 5 s */
+		if (stat(dir, &st) == 0 && st.st_dev != top.st_dev)
+			break;
+		usleep(10000);
+	}
+	if (i == 500) {
+		fprintf(stderr, "    FUSE unusable here: skipped\n");
+		kill((pid_t)pid, SIGKILL);
+		rmdir(dir);
+		unlink(pool);
+		return;
+	}
+	REQUIRE(kill((pid_t)pid, SIGKILL) == 0);
+	for (i = 0; i < 500 && !(stat(dir, &st) < 0 && errno == ENOTCONN); i++)
+		usleep(10000);
+	CHECK(stat(dir, &st) < 0 && errno == ENOTCONN);
+	CHECK_EQ(ux(&out, "mount '%s' '%s'", pool, dir), 1);
+	CHECK(has(out, "dead FUSE mount"));
+	CHECK(has(out, "udax umount"));
+	CHECK(lacks(out, "/dev/fuse"));
+	free(out);
+	CHECK_EQ(ux(&out, "umount '%s'", dir), 0);
+	free(out);
+	CHECK_EQ(stat(dir, &st), 0);
+	CHECK_EQ(st.st_dev, top.st_dev);
+	rmdir(dir);
+	unlink(pool);
+}
+
+/* udax run: the interposer set up for one command, its status kept. */
+static void test_run(void)
+{
+	const char *pool = tmp_path("/dev/shm", "run.pool");
+	char *out = NULL;
+	int rc;
+
+	CHECK_EQ(ux(NULL, "mkfs -f '%s' 16M", pool), 0);
+	rc = ux(&out, "run '%s' -- sh -c 'echo hi > /udax/x'", pool);
+	if (rc == 127 && strstr(out, "cannot find")) {
+		fprintf(stderr, "    no libudax-preload.so in this build: skipped\n");
+		free(out);
+		unlink(pool);
+		return;
+	}
+	CHECK_EQ(rc, 0);
+	free(out);
+	CHECK_EQ(ux(&out, "cat '%s' /x", pool), 0);
+	CHECK_EQ(strcmp(out, "hi\n"), 0);
+	free(out);
+	/* the command's exit status; --prefix; arguments after COMMAND
+	 * are its own, options included */
+	CHECK_EQ(ux(NULL, "run '%s' sh -c 'exit 3'", pool), 3);
+	CHECK_EQ(ux(&out, "run --prefix /pool '%s' cat -n /pool/x", pool), 0);
+	CHECK(has(out, "1\thi"));
+	free(out);
+	CHECK_EQ(ux(&out, "run -o ro '%s' -- sh -c 'echo no > /udax/y'", pool), 2);
+	free(out);
+	CHECK_EQ(ux(&out, "run '%s' -- udax-no-such-command", pool), 127);
+	CHECK(has(out, "udax-no-such-command"));
+	free(out);
+	CHECK_EQ(ux(NULL, "run '%s'", pool), 2);
+	CHECK_EQ(fsck_status(pool), 0);
+	unlink(pool);
+}
+
 int main(void)
 {
 	char cmd[256];
@@ -838,6 +1221,14 @@ int main(void)
 	RUN(test_sparse);
 	RUN(test_namespace_commands);
 	RUN(test_fsck_exit_codes);
+	RUN(test_mkfs_busy);
+	RUN(test_pool_mode);
+	RUN(test_fsck_readonly);
+	RUN(test_fifo_pool);
+	RUN(test_mkfs_space);
+	RUN(test_paths_and_names);
+	RUN(test_dead_fuse_mount);
+	RUN(test_run);
 	snprintf(cmd, sizeof(cmd), "rm -rf /dev/shm/udax-test-%d-* /tmp/udax-test-%d-*",
 	         (int)getpid(), (int)getpid());
 	if (system(cmd) != 0)

@@ -1241,7 +1241,16 @@ static void test_dot_paths(void)
 	LISTING(fs, "/a/./", "b/", "c/");
 	LISTING(fs, "/a/b/../c", "g");
 	CHECK_EQ(udax_rmdir(fs, "/a/c/../b"), 0);
-	CHECK_EQ(udax_unlink(fs, "/a/./c/g/../g"), 0);
+	/* "/", "." or ".." after a regular file is ENOTDIR, as the kernel
+	 * has it; after a missing name ENOENT */
+	CHECK_EQ(udax_stat(fs, "/a/c/g/", &(struct stat){0}), -ENOTDIR);
+	CHECK_EQ(udax_stat(fs, "/a/c/g/.", &(struct stat){0}), -ENOTDIR);
+	CHECK_EQ(udax_stat(fs, "/a/c/g/..", &(struct stat){0}), -ENOTDIR);
+	CHECK_EQ(udax_open(fs, "/a/c/g/.", O_RDONLY, 0), -ENOTDIR);
+	CHECK_EQ(udax_mkdir(fs, "/a/c/g/../x", 0755), -ENOTDIR);
+	CHECK_EQ(udax_stat(fs, "/a/nope/..", &(struct stat){0}), -ENOENT);
+	CHECK_EQ(udax_unlink(fs, "/a/./c/g/../g"), -ENOTDIR);
+	CHECK_EQ(udax_unlink(fs, "/a/./c/../c/g"), 0);
 	EMPTY_LISTING(fs, "/a/c");
 	CHECK_EQ(nlink_of(fs, "/a/c/.."), 3);
 

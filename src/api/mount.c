@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "api/fs.h"
 #include "util/err.h"
@@ -36,13 +37,18 @@ static void register_atfork(void)
 	pthread_atfork(NULL, NULL, forget_mounts_in_child);
 }
 
-int udax_mkfs(const char *path, uint64_t size, unsigned flags)
+int udax_mkfs_mode(const char *path, uint64_t size, unsigned flags, unsigned mode)
 {
 	if (!path || !*path)
 		return set_error(-EINVAL, "no pool path given");
 	if (flags & ~UDAX_MKFS_FORCE)
 		return set_error(-EINVAL, "unknown mkfs flags 0x%x", flags);
-	return meta_mkfs(path, size, flags & UDAX_MKFS_FORCE);
+	return meta_mkfs(path, size, flags & UDAX_MKFS_FORCE, mode);
+}
+
+int udax_mkfs(const char *path, uint64_t size, unsigned flags)
+{
+	return udax_mkfs_mode(path, size, flags, 0);
 }
 
 static int parse_options(const char *opts, unsigned *mflags, enum write_lock_mode *wl)
@@ -121,6 +127,36 @@ static void unregister_mount(udax_fs *fs)
 	ul_mutex_unlock(&mounted_lock);
 }
 
+/*
+ * What a mount should tell its user about the pool file itself: others
+ * can open it (and so read or change every file in it, whatever the
+ * files' own permissions say), or it is sparse and its file system
+ * cannot back the rest (a store into the hole would die of SIGBUS).
+ */
+static void check_pool_file(int fd, const char *path)
+{
+	static atomic_int warned_mode, warned_sparse;
+	struct statfs sf;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return;
+	if (st.st_mode & 0066)
+		warn_once(&warned_mode, "%s: pool file is %s by other users (mode %04o): "
+		          "whoever can open it has every file in it; chmod 600 it",
+		          path, (st.st_mode & 0022) ? "writable" : "readable",
+		          (unsigned)(st.st_mode & 07777));
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_blocks * 512 >= (uint64_t)st.st_size)
+		return;
+	uint64_t hole = (uint64_t)st.st_size - (uint64_t)st.st_blocks * 512;
+	if (fstatfs(fd, &sf) == 0 && hole > (uint64_t)sf.f_bavail * sf.f_bsize)
+		warn_once(&warned_sparse, "%s: pool file is sparse: %llu bytes are not backed "
+		          "and its file system has %llu free; writes into the pool may fail "
+		          "(SIGBUS); re-create it with udax mkfs, which reserves the space",
+		          path, (unsigned long long)hole,
+		          (unsigned long long)sf.f_bavail * sf.f_bsize);
+}
+
 int udax_mount(const char *path, const char *options, udax_fs **out)
 {
 	unsigned mflags;
@@ -152,6 +188,7 @@ int udax_mount(const char *path, const char *options, udax_fs **out)
 		return err;
 	}
 	register_mount(fs);
+	check_pool_file(fs->m.pool.fd, path);
 	fs->shadow = !!(mflags & META_SHADOW);
 	fs->write_lock = wl;
 	pthread_mutex_init(&fs->ns_lock, NULL);
@@ -221,23 +258,51 @@ int udax_info(udax_fs *fs, struct udax_info *info)
 	return 0;
 }
 
-int udax_fsck(const char *path, void (*report)(void *, const char *), void *arg)
+int udax_fsck_ex(const char *path, unsigned flags,
+                 void (*report)(void *, const char *), void *arg,
+                 struct udax_fsck_result *res)
 {
+	struct udax_fsck_result r;
 	struct meta m;
-	int err;
+	int err, n;
 
+	memset(&r, 0, sizeof(r));
+	if (res)
+		*res = r;
+	if (!path)
+		return set_error(-EINVAL, "no pool path given");
+	if (flags & ~UDAX_FSCK_REPAIR)
+		return set_error(-EINVAL, "unknown fsck flags 0x%x", flags);
 	memset(&m, 0, sizeof(m));
 	m.report = report;
 	m.report_arg = arg;
-	err = meta_open(&m, path, 0);
+	/* Without REPAIR, replay and the orphan scan run on a private
+	 * copy-on-write mapping: the check sees what a mount would, and
+	 * the pool is not changed by a single byte. */
+	err = meta_open(&m, path, flags & UDAX_FSCK_REPAIR ? 0 : META_PRIVATE);
+	r.live = m.pool.live;
+	r.journal = m.journal_pending;
+	r.orphans = m.orphans;
 	if (err) {
 		/* Problems found while opening were reported and counted;
 		 * a pool we could not even read is an error. */
+		r.problems = m.problems;
+		if (res)
+			*res = r;
 		return m.problems ? m.problems : err;
 	}
-	int n = meta_fsck(&m);
+	r.live = m.pool.live;
+	n = meta_fsck(&m);
 	meta_close(&m);
+	r.problems = n;
+	if (res)
+		*res = r;
 	return n;
+}
+
+int udax_fsck(const char *path, void (*report)(void *, const char *), void *arg)
+{
+	return udax_fsck_ex(path, 0, report, arg, NULL);
 }
 
 uint64_t udax_shadow_fences(udax_fs *fs)

@@ -76,6 +76,83 @@ static int dir_ready(udax_fs *fs, struct inode *dp)
 	return dir_load(&fs->m, dp);
 }
 
+/* The inode of the first @n components of @c, from the root. */
+static int walk_comps(udax_fs *fs, const struct comp *c, int n, struct inode **out)
+{
+	int err = 0;
+	struct inode *dp = iget(&fs->m, ROOT_INO, &err);
+
+	for (int i = 0; dp && i < n; i++) {
+		err = dir_ready(fs, dp);
+		struct dcent *e = err ? NULL : dir_lookup(dp, c[i].s, c[i].len);
+		if (!err && !e)
+			err = -ENOENT;
+		struct inode *next = err ? NULL : iget(&fs->m, e->ino, &err);
+		iput(&fs->m, dp);
+		dp = next;
+	}
+	if (!dp)
+		return err ? err : -ENOENT;
+	*out = dp;
+	return 0;
+}
+
+static int is_dot(const char *p, size_t len)
+{
+	return (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.');
+}
+
+/*
+ * Lexical resolution drops "." and "..", and with them the rule that
+ * what precedes them is a directory: "/file/." and "/file/../x" are
+ * ENOTDIR, "/gone/.." ENOENT, as the kernel has it.  So when @path has
+ * a dot component, check each prefix standing before one.
+ */
+static int check_dots(udax_fs *fs, const char *path, struct comp *c)
+{
+	int n = 0, err;
+
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (is_dot(p, len) && n > 0) {
+			struct inode *ip;
+			err = walk_comps(fs, c, n, &ip);
+			if (err)
+				return err;
+			err = S_ISDIR(ip->d.mode) ? 0 : -ENOTDIR;
+			iput(&fs->m, ip);
+			if (err)
+				return err;
+		}
+		if (len == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			if (n > 0)
+				n--;
+		} else if (n < MAX_DEPTH) {
+			c[n].s = p;
+			c[n].len = len;
+			n++;
+		}
+		p += len;
+	}
+	return 0;
+}
+
+static int has_dots(const char *path)
+{
+	for (const char *p = path; (p = strchr(p, '.')); p++)
+		if ((p == path || p[-1] == '/') &&
+		    (p[1] == '/' || !p[1] || (p[1] == '.' && (p[2] == '/' || !p[2]))))
+			return 1;
+	return 0;
+}
+
 /* Resolve all but the last component. */
 int path_parent(udax_fs *fs, const char *path, struct walk *w)
 {
@@ -87,6 +164,19 @@ int path_parent(udax_fs *fs, const char *path, struct walk *w)
 	if (!c)
 		return -ENOMEM;
 	n = split_path(path, c, &trailing);
+	if (n >= 0 && has_dots(path)) {
+		err = check_dots(fs, path, c);
+		if (err) {
+			free(c);
+			return err;
+		}
+		n = split_path(path, c, &trailing);
+		/* a last "." or ".." names a directory, as a slash does */
+		size_t l = strlen(path);
+		if (path[l - 1] == '.' && (l == 1 || path[l - 2] == '/' ||
+		    (path[l - 2] == '.' && (l == 2 || path[l - 3] == '/'))))
+			trailing = 1;
+	}
 	if (n < 0) {
 		free(c);
 		return n;

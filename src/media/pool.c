@@ -46,65 +46,119 @@ static int pool_size_of(int fd, const char *path, uint64_t *size)
 
 #define POOL_FD_FLOOR 512
 
-int pool_open(const char *path, int rdonly, struct pool *p)
+/* Keep the descriptor out of the low numbers programs manage themselves
+ * (a shell's `exec 3<file` would close it, and with it the pool's
+ * lock); where the limit allows, move it high. */
+static int fd_high(int fd)
 {
-	uint64_t size = 0;
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, POOL_FD_FLOOR);
+
+	if (high < 0)
+		return fd;
+	close(fd);
+	return high;
+}
+
+/*
+ * Open @path without blocking: a FIFO (or anything that is neither a
+ * regular file nor a device) is refused before anything waits on it.
+ */
+int pool_open_fd(const char *path, int oflags)
+{
+	struct stat st;
+	int fd = open(path, oflags | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return set_error(-errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return set_error(-e, "%s: cannot stat: %s", path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		close(fd);
+		return set_error(-EINVAL, "%s: not a file or device", path);
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd_high(fd);
+}
+
+int pool_attach(struct pool *p, int fd, const char *path, int mode)
+{
+	int rdonly = mode == POOL_RDONLY;
 	int prot = PROT_READ | (rdonly ? 0 : PROT_WRITE);
+	uint64_t size = 0;
 	int ret;
 
-	memset(p, 0, sizeof(*p));
-	p->fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (p->fd < 0)
-		return set_error(-errno, "%s: %s", path, strerror(errno));
-	/* Keep the descriptor out of the low numbers programs manage
-	 * themselves (a shell's `exec 3<file` would close it, and with it
-	 * the pool's lock); where the limit allows, move it high. */
-	int high = fcntl(p->fd, F_DUPFD_CLOEXEC, POOL_FD_FLOOR);
-	if (high >= 0) {
-		close(p->fd);
-		p->fd = high;
-	}
-	/* One writer or many readers, across processes: a second process
-	 * must never replay or change a journal that is live elsewhere.
-	 * The lock belongs to this open file, so it goes with the fd. */
-	if (flock(p->fd, (rdonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		ret = errno == EWOULDBLOCK
-		      ? set_error(-EBUSY, "%s: pool is in use by another process%s", path,
-		                  rdonly ? " (mounted read-write)" : "")
-		      : set_error(-errno, "%s: flock: %s", path, strerror(errno));
-		goto fail;
-	}
+	p->fd = fd;
 	ret = pool_size_of(p->fd, path, &size);
 	if (ret < 0)
-		goto fail;
-	if (size < BLK) {
-		ret = set_error(-EINVAL, "%s: too small to be a udax pool (%llu bytes)",
-		                path, (unsigned long long)size);
-		goto fail;
-	}
+		return ret;
+	if (size < BLK)
+		return set_error(-EINVAL, "%s: too small to be a udax pool (%llu bytes)",
+		                 path, (unsigned long long)size);
 	size &= ~(uint64_t)(BLK - 1);
-	p->base = mmap(NULL, size, prot, MAP_SHARED_VALIDATE | MAP_SYNC, p->fd, 0);
-	if (p->base == MAP_FAILED) {
-		p->base = mmap(NULL, size, prot, MAP_SHARED, p->fd, 0);
-		if (p->base == MAP_FAILED) {
-			ret = set_error(-errno, "%s: mmap: %s", path, strerror(errno));
-			goto fail;
-		}
+	if (mode == POOL_PRIVATE) {
+		/* copy-on-write: what a check "repairs" stays in memory */
+		p->base = mmap(NULL, size, prot, MAP_PRIVATE | MAP_NORESERVE, p->fd, 0);
+		if (p->base == MAP_FAILED)
+			return set_error(-errno, "%s: mmap: %s", path, strerror(errno));
 	} else {
-		p->map_sync = 1;
+		p->base = mmap(NULL, size, prot, MAP_SHARED_VALIDATE | MAP_SYNC, p->fd, 0);
+		if (p->base == MAP_FAILED) {
+			p->base = mmap(NULL, size, prot, MAP_SHARED, p->fd, 0);
+			if (p->base == MAP_FAILED)
+				return set_error(-errno, "%s: mmap: %s", path, strerror(errno));
+		} else {
+			p->map_sync = 1;
+		}
 	}
 	p->size = size;
 	p->rdonly = rdonly;
 	return 0;
+}
+
+int pool_open(const char *path, int mode, struct pool *p)
+{
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->fd = pool_open_fd(path, mode == POOL_RW ? O_RDWR : O_RDONLY);
+	if (p->fd < 0) {
+		ret = p->fd;
+		p->fd = -1;
+		return ret;
+	}
+	/* One writer or many readers, across processes: a second process
+	 * must never replay or change a journal that is live elsewhere.
+	 * The lock belongs to this open file, so it goes with the fd.  A
+	 * private (checking) open changes nothing in the file, so it may
+	 * look at a pool mounted read-write elsewhere: it says so. */
+	if (flock(p->fd, (mode == POOL_RW ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK && mode == POOL_PRIVATE) {
+			p->live = 1;
+		} else {
+			ret = errno == EWOULDBLOCK
+			      ? set_error(-EBUSY, "%s: pool is in use by another process%s", path,
+			                  mode != POOL_RW ? " (mounted read-write)" : "")
+			      : set_error(-errno, "%s: flock: %s", path, strerror(errno));
+			goto fail;
+		}
+	}
+	ret = pool_attach(p, p->fd, path, mode);
+	if (ret < 0)
+		goto fail;
+	return 0;
 fail:
 	close(p->fd);
 	p->fd = -1;
+	p->base = NULL;
 	return ret;
 }
 
 void pool_close(struct pool *p)
 {
-	if (p->base && p->base != MAP_FAILED)
+	if (p->base && p->base != MAP_FAILED && p->size)
 		munmap(p->base, p->size);
 	if (p->fd >= 0)
 		close(p->fd);

@@ -16,11 +16,22 @@ struct pool {
 	uint64_t size;     /* bytes mapped */
 	int map_sync;      /* mapped with MAP_SYNC */
 	int rdonly;
+	int live;          /* POOL_PRIVATE without the lock: mounted rw elsewhere */
 };
+
+#define POOL_RW 0
+#define POOL_RDONLY 1
+#define POOL_PRIVATE 2     /* read-only file, copy-on-write mapping (fsck) */
 
 /* Open and map @path.  MAP_SHARED_VALIDATE|MAP_SYNC where the file
  * system supports it, plain MAP_SHARED otherwise. */
-int pool_open(const char *path, int rdonly, struct pool *p);
+int pool_open(const char *path, int mode, struct pool *p);
+/* Open @path (O_RDONLY or O_RDWR in @oflags) without blocking, and
+ * refuse what is neither a regular file nor a device.  Returns the fd
+ * or -errno with the detail set. */
+int pool_open_fd(const char *path, int oflags);
+/* Size and map the already opened (and locked) @fd into @p. */
+int pool_attach(struct pool *p, int fd, const char *path, int mode);
 void pool_close(struct pool *p);
 
 static inline void *pool_block(const struct pool *p, uint64_t blk)

@@ -292,6 +292,10 @@ int journal_replay(struct meta *m)
 		return 0;
 	}
 	for (uint32_t i = 0; i < h.count; i++)
+		if (memcmp(meta_block(m, h.ent[i].home),
+		           meta_block(m, JOURNAL_START + 1 + i), BLK) != 0)
+			m->journal_pending = 1;
+	for (uint32_t i = 0; i < h.count; i++)
 		pmem_memcpy(&m->pm, meta_block(m, h.ent[i].home),
 		            meta_block(m, JOURNAL_START + 1 + i), BLK);
 	pmem_drain(&m->pm);

@@ -183,19 +183,22 @@ struct meta {
 	void (*report)(void *arg, const char *msg);
 	void *report_arg;
 	int problems;
+	int journal_pending;      /* replay found images not yet home */
+	uint64_t orphans;         /* orphaned inodes freed at open */
 };
 
 /* volume (volume.c) */
 #define META_RDONLY 0x1
 #define META_SHADOW 0x2
 #define META_FSCK 0x4
+#define META_PRIVATE 0x8  /* copy-on-write mapping: nothing reaches the pool */
 int meta_open(struct meta *m, const char *path, unsigned flags);
 void meta_close(struct meta *m);
 /* At process exit, instead of meta_close: mark the pool clean and keep
  * tx_lock held for good, so no transaction commits after the mark;
  * nothing is released (other threads may still be running). */
 void meta_seal_for_exit(struct meta *m);
-int meta_mkfs(const char *path, uint64_t size, unsigned force);
+int meta_mkfs(const char *path, uint64_t size, unsigned force, unsigned mode);
 #define UDAX_MIN_POOL (4ull << 20)
 void meta_problem(struct meta *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t now_ns(void);

@@ -65,6 +65,7 @@ int meta_reap_orphans(struct meta *m)
 		err = meta_evict(m, ip);
 		if (err)
 			return err;
+		m->orphans++;
 	}
 	return 0;
 }

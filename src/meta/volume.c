@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,49 +74,51 @@ void seal_block(struct meta *m, uint64_t blk, void *buf)
 
 /* ---- mkfs ---- */
 
-static int pool_file_prepare(const char *path, uint64_t size, int *created)
+/* Does the superblock at the start of @fd say udax? */
+static int holds_udax(int fd)
 {
-	struct stat st;
-	int fd;
+	struct dsuper sb;
 
-	*created = 0;
-	if (stat(path, &st) < 0) {
-		if (errno != ENOENT)
-			return set_error(-errno, "%s: %s", path, strerror(errno));
-		if (size == 0)
-			return set_error(-EINVAL, "%s: does not exist; give a size", path);
-		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
-		if (fd < 0)
-			return set_error(-errno, "%s: cannot create: %s", path, strerror(errno));
-		*created = 1;
-	} else {
-		fd = open(path, O_RDWR);
-		if (fd < 0)
-			return set_error(-errno, "%s: %s", path, strerror(errno));
+	return pread(fd, &sb, sizeof(sb), 0) == (ssize_t)sizeof(sb) &&
+	       memcmp(sb.magic, SB_MAGIC, 8) == 0;
+}
+
+/*
+ * Make regular file @fd (now @old bytes, @blocks512 allocated) hold
+ * @size bytes, backed: refuse when its file system has not the room,
+ * then reserve the blocks where fallocate is supported, so that no
+ * store into the pool can later fail with SIGBUS.
+ */
+static int pool_file_size(int fd, const char *path, const struct stat *st, uint64_t size)
+{
+	struct statfs sf;
+	uint64_t have = (uint64_t)st->st_blocks * 512, need, avail;
+
+	if (size == 0)
+		size = (uint64_t)st->st_size;
+	need = size > have ? size - have : 0;
+	if (need && fstatfs(fd, &sf) == 0) {
+		avail = (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize;
+		if (need > avail)
+			return set_error(-ENOSPC, "%s: %llu bytes do not fit: its file system has "
+			                 "%llu bytes free", path, (unsigned long long)size,
+			                 (unsigned long long)avail);
 	}
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && size &&
-	    (uint64_t)st.st_size != size && ftruncate(fd, (off_t)size) < 0) {
+	if (size > (uint64_t)INT64_MAX)
+		return set_error(-EFBIG, "%s: %llu bytes is too large", path,
+		                 (unsigned long long)size);
+	if ((uint64_t)st->st_size != size && ftruncate(fd, (off_t)size) < 0) {
 		int e = errno;
-		close(fd);
 		return set_error(-e, "%s: cannot size to %llu bytes: %s", path,
 		                 (unsigned long long)size, strerror(e));
 	}
-	close(fd);
+	if (need) {
+		int e = posix_fallocate(fd, 0, (off_t)size);
+		if (e && e != EOPNOTSUPP && e != ENOSYS && e != EINVAL)
+			return set_error(-e, "%s: cannot reserve %llu bytes: %s", path,
+			                 (unsigned long long)size, strerror(e));
+	}
 	return 0;
-}
-
-static int holds_udax(const char *path)
-{
-	struct dsuper sb;
-	int fd = open(path, O_RDONLY);
-	int yes = 0;
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &sb, sizeof(sb), 0) == (ssize_t)sizeof(sb))
-		yes = memcmp(sb.magic, SB_MAGIC, 8) == 0;
-	close(fd);
-	return yes;
 }
 
 static void write_bitmap(struct meta *m)
@@ -164,29 +168,69 @@ static void make_uuid(uint8_t uuid[16])
 	uuid[8] = (uuid[8] & 0x3f) | 0x80;
 }
 
-int meta_mkfs(const char *path, uint64_t size, unsigned force)
+int meta_mkfs(const char *path, uint64_t size, unsigned force, unsigned mode)
 {
 	struct meta m;
-	int created, err;
+	struct stat st;
+	int created = 0, fd, err;
 
 	clear_error();
+	size &= ~(uint64_t)(BLK - 1);
 	if (size && size < UDAX_MIN_POOL)
 		return set_error(-EINVAL, "pool size %llu is below the minimum of %llu bytes",
 		                 (unsigned long long)size, (unsigned long long)UDAX_MIN_POOL);
-	if (!force && holds_udax(path))
-		return set_error(-EEXIST, "%s already holds a udax pool (use --force to overwrite)",
-		                 path);
-	err = pool_file_prepare(path, size & ~(uint64_t)(BLK - 1), &created);
-	if (err)
-		return err;
+	if (mode & ~07777u)
+		return set_error(-EINVAL, "invalid mode 0%o", mode);
+	fd = pool_open_fd(path, O_RDWR);
+	if (fd == -ENOENT) {
+		if (size == 0)
+			return set_error(-EINVAL, "%s: does not exist; give a size", path);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode ? mode : 0600);
+		if (fd < 0)
+			return set_error(-errno, "%s: cannot create: %s", path, strerror(errno));
+		created = 1;
+	}
+	if (fd < 0)
+		return fd;
+	/* The lock first: a pool mounted elsewhere is left byte for byte
+	 * as it is, whatever else is wrong with this mkfs. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		err = errno == EWOULDBLOCK
+		      ? set_error(-EBUSY, "%s: pool is in use by another process", path)
+		      : set_error(-errno, "%s: flock: %s", path, strerror(errno));
+		goto fail_fd;
+	}
+	if (!force && !created && holds_udax(fd)) {
+		err = set_error(-EEXIST, "%s already holds a udax pool (use --force to overwrite)",
+		                path);
+		goto fail_fd;
+	}
+	if (fstat(fd, &st) < 0) {
+		err = set_error(-errno, "%s: cannot stat: %s", path, strerror(errno));
+		goto fail_fd;
+	}
+	/* An explicit mode applies to a new or re-formatted pool alike;
+	 * without one, a re-formatted pool keeps the mode it has. */
+	if (mode && S_ISREG(st.st_mode) && fchmod(fd, mode) < 0) {
+		err = set_error(-errno, "%s: chmod: %s", path, strerror(errno));
+		goto fail_fd;
+	}
+	if (S_ISREG(st.st_mode)) {
+		err = pool_file_size(fd, path, &st, size);
+		if (err)
+			goto fail_size;
+	}
 	memset(&m, 0, sizeof(m));
-	err = pool_open(path, 0, &m.pool);
+	err = pool_attach(&m.pool, fd, path, POOL_RW);
 	if (err)
-		return err;
+		goto fail_size;
 	if (m.pool.size < UDAX_MIN_POOL) {
 		pool_close(&m.pool);
-		return set_error(-EINVAL, "%s: %llu bytes is below the minimum pool size", path,
-		                 (unsigned long long)m.pool.size);
+		err = set_error(-EINVAL, "%s: %llu bytes is below the minimum pool size", path,
+		                (unsigned long long)m.pool.size);
+		if (created)
+			unlink(path);
+		return err;
 	}
 	pmem_init_hw(&m.pm, m.pool.base, m.pool.size);
 	super_geometry(&m.sb, m.pool.size / BLK);
@@ -212,6 +256,15 @@ int meta_mkfs(const char *path, uint64_t size, unsigned force)
 	pmem_persist(&m.pm, m.pool.base, BLK);
 	pool_close(&m.pool);
 	return 0;
+fail_size:
+	/* Nothing was written yet: give back what this mkfs added. */
+	if (!created && S_ISREG(st.st_mode) && (uint64_t)st.st_size != size)
+		(void)!ftruncate(fd, st.st_size);
+fail_fd:
+	close(fd);
+	if (created)
+		unlink(path);
+	return err;
 }
 
 /* ---- open / close ---- */
@@ -252,6 +305,7 @@ static int recover(struct meta *m)
 int meta_open(struct meta *m, const char *path, unsigned flags)
 {
 	int rdonly = !!(flags & META_RDONLY), err;
+	int pmode = flags & META_PRIVATE ? POOL_PRIVATE : rdonly ? POOL_RDONLY : POOL_RW;
 
 	void (*report)(void *, const char *) = m->report;
 	void *report_arg = m->report_arg;
@@ -261,7 +315,10 @@ int meta_open(struct meta *m, const char *path, unsigned flags)
 	m->report = report;
 	m->report_arg = report_arg;
 	m->rdonly = rdonly;
-	err = pool_open(path, rdonly, &m->pool);
+	if (flags & META_PRIVATE)
+		rdonly = 0; /* replay and reap, into the private copy */
+	m->rdonly = rdonly;
+	err = pool_open(path, pmode, &m->pool);
 	if (err)
 		return err;
 	memcpy(&m->sb, m->pool.base, sizeof(m->sb));

@@ -27,3 +27,16 @@ const char *udax_last_error(void)
 {
 	return last_error;
 }
+
+void warn_once(atomic_int *done, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (atomic_exchange(done, 1))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "udax: warning: %s\n", buf);
+}
