@@ -207,10 +207,10 @@ if bash -n "$comp"; then
 	got=$(PATH=$bindir:$PATH bash -c '
 		source "$1"
 		complete -p udax >/dev/null || exit 1
-		COMP_WORDS=(udax mk); COMP_CWORD=1; COMP_LINE="udax mk"; COMP_POINT=7
-		_udax udax mk udax; echo "${COMPREPLY[*]}"
+		COMP_WORDS=(udax mkf); COMP_CWORD=1
+		_udax; echo "${COMPREPLY[*]}"
 		COMP_WORDS=(udax ls "$2" /d); COMP_CWORD=3
-		_udax udax /d "$2"; echo "${COMPREPLY[*]}"' _ "$comp" "$pool" 2>&1)
+		_udax; echo "${COMPREPLY[*]}"' _ "$comp" "$pool" 2>&1)
 	case $got in
 	"mkfs"$'\n'"/db/") ok "bash completion: commands and paths in the pool" ;;
 	*) fail "bash completion gave: $got" ;;
