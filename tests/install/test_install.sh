@@ -108,12 +108,13 @@ flags=$(pkg-config --cflags --libs udax) || fail "pkg-config --cflags --libs uda
 echo "pkg-config --cflags --libs udax: $flags"
 
 cat >"$tmp/client.c" <<'EOF'
-/* The README's API example, built against the installed library. */
+/* The README's API example, built against the installed library.
+ * udax.h comes first: it must need no other header before it. */
+#include <udax.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <udax.h>
 
 #define CHECK(call) do { long r_ = (long)(call); if (r_ < 0) { \
 	fprintf(stderr, "%s: %s (%ld) %s\n", #call, strerror((int)-r_), r_, \
@@ -164,7 +165,7 @@ if "$UDAX_CC" -std=c11 -Wall -Wextra -Werror -o "$tmp/client" "$tmp/client.c" $f
 	lib=$(LD_LIBRARY_PATH=$libdir ldd "$tmp/client" | awk '/libudax/ { print $3 }')
 	[ "$lib" = "$libdir/$so" ] || fail "client resolved libudax as '$lib', want $libdir/$so"
 	readelf -d "$tmp/client" | grep -q "NEEDED.*\[$so\]" || fail "client does not need $so"
-	objdump -T "$tmp/client" 2>/dev/null | grep -q 'UDAX_1 *udax_mount' ||
+	objdump -T "$tmp/client" 2>/dev/null | grep -qE '\(UDAX_1\) +udax_mount$' ||
 		fail "client's udax_mount reference is not versioned UDAX_1"
 else
 	cat "$tmp/cc.log"
