@@ -185,6 +185,13 @@ else
 	fail "client does not link statically with pkg-config --static"
 fi
 
+# The example of udax(3) builds as printed (with the installed library).
+sed -n '/^\.SH EXAMPLES/,/^\.EE/p' "$mandir/man3/udax.3" | sed '1,2d;$d' |
+	sed 's/\\e/\\/g; s/\\-/-/g' >"$tmp/example.c"
+# shellcheck disable=SC2086
+"$UDAX_CC" -Wall -Werror -o "$tmp/example" "$tmp/example.c" $flags 2>"$tmp/cc.log" &&
+	ok "udax(3)'s example builds" || { cat "$tmp/cc.log"; fail "udax(3)'s example does not build"; }
+
 # The header is usable from C++ as well.
 if command -v c++ >/dev/null; then
 	echo '#include <udax.h>' | c++ -x c++ -fsyntax-only -Wall -Werror \
