@@ -4,7 +4,7 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=/staging]
 #               build and install udax, libudax, udax.h, udax.pc, the
 #               interposer, man pages and bash completion (cmake/install.cmake)
-#   make uninstall  remove what the last `make install` put there
+#   make uninstall [DESTDIR=...]  remove what the last `make install` put there
 JOBS ?= 2
 PREFIX ?= /usr/local
 
@@ -30,9 +30,9 @@ install:
 	cmake --build build -j$(JOBS)
 	DESTDIR=$(DESTDIR) cmake --install build
 
-uninstall:  # (the manifest records paths with DESTDIR)
+uninstall:  # (the manifest lists the paths without DESTDIR)
 	@test -f build/install_manifest.txt || { echo "nothing installed from ./build"; exit 1; }
-	while read -r f; do rm -f "$$f"; done <build/install_manifest.txt
+	while read -r f; do rm -f "$(DESTDIR)$$f"; done <build/install_manifest.txt
 
 clean:
 	rm -rf build build-asan build-tsan
