@@ -32,7 +32,7 @@ install:
 
 uninstall:  # (the manifest lists the paths without DESTDIR)
 	@test -f build/install_manifest.txt || { echo "nothing installed from ./build"; exit 1; }
-	while read -r f; do rm -f "$(DESTDIR)$$f"; done <build/install_manifest.txt
+	while read -r f || [ -n "$$f" ]; do rm -f "$(DESTDIR)$$f"; done <build/install_manifest.txt
 
 clean:
 	rm -rf build build-asan build-tsan
