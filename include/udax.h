@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h> /* struct timespec (udax_utimens) */
 
 #ifdef __cplusplus
 extern "C" {
