@@ -934,6 +934,7 @@ static int crashed_pool(const char *pool)
 			_exit(1);
 		_exit(0);   /* a crash: no unmount */
 	}
+	st = -1;
 	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) {
 		fprintf(stderr, "    crash child failed (%d)\n", st);
 		return -1;
