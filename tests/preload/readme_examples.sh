@@ -5,7 +5,7 @@
 set -u
 cd "$1"
 pass=0 fail=0 skip=0
-for name in fuse preload; do
+for name in fuse preload run; do
 	block=$(awk -v m="<!-- example:$name -->" '
 		$0 == m { on = 1; next }
 		on && /^```sh/ { inblk = 1; next }
