@@ -181,16 +181,9 @@ int path_parent(udax_fs *fs, const char *path, struct walk *w)
 		free(c);
 		return n;
 	}
-	dp = iget(&fs->m, ROOT_INO, &err);
-	for (int i = 0; dp && i + 1 < n; i++) {
-		err = dir_ready(fs, dp);
-		struct dcent *e = err ? NULL : dir_lookup(dp, c[i].s, c[i].len);
-		if (!err && !e)
-			err = -ENOENT;
-		struct inode *next = err ? NULL : iget(&fs->m, e->ino, &err);
-		iput(&fs->m, dp);
-		dp = next;
-	}
+	err = walk_comps(fs, c, n > 0 ? n - 1 : 0, &dp);
+	if (err)
+		dp = NULL;
 	if (dp && (err = dir_ready(fs, dp)) < 0) {
 		iput(&fs->m, dp);
 		dp = NULL;

@@ -34,26 +34,6 @@
 
 #define FAULT_AROUND 256u   /* pages mapped by one read fault, at most */
 
-static char *page_addr(struct window *w, uint64_t pg)
-{
-	return vm_page_addr(w, pg);
-}
-
-static int clip(struct window *w, uint64_t *lo, uint64_t *hi)
-{
-	return vm_clip(w, lo, hi);
-}
-
-static int map_block(struct window *w, char *addr, size_t len, int fd, uint64_t pblk, int prot)
-{
-	return vm_map_block(w, addr, len, fd, pblk, prot);
-}
-
-static int map_zero(struct window *w, char *addr, size_t len)
-{
-	return vm_map_zero(w, addr, len);
-}
-
 /* The extent at @pg as committed: an extent that the transaction in
  * flight has published but not yet committed may still be undone, and
  * its blocks are not yet durable (UDAX_MAP_SYNC promises they are), so
@@ -91,7 +71,7 @@ static int private_fault(struct dax_inode *di, struct window *w, uint64_t pg, in
 {
 	struct dextent x;
 	uint64_t e, at, next;
-	char *a = page_addr(w, pg);
+	char *a = vm_page_addr(w, pg);
 	unsigned char *st = &w->pstate[pg - w->pgoff];
 	int err = entry_lock(di, pg, 0, &e, &at);
 
@@ -138,12 +118,12 @@ static int pmd_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 	int err;
 
 	uint64_t lo = a, hi = a + PMD_PAGES;
-	if (!clip(w, &lo, &hi) || lo != a || hi != a + PMD_PAGES || hi > eof_pages(di))
+	if (!vm_clip(w, &lo, &hi) || lo != a || hi != a + PMD_PAGES || hi > eof_pages(di))
 		return -EAGAIN;
 	err = entry_lock(di, pg, 1, &e, &at);
 	if (err)
 		return err;
-	char *addr = page_addr(w, a);
+	char *addr = vm_page_addr(w, a);
 	int mapped = dax_lookup(di, a, &x, &next);
 	if (mapped && x.lblk + x.len >= a + PMD_PAGES && (x.pblk + (a - x.lblk)) % PMD_PAGES == 0) {
 		uint64_t pblk = x.pblk + (a - x.lblk);
@@ -155,14 +135,14 @@ static int pmd_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 		if (e & E_ZERO)
 			rmap_zap_shared(&di->rmap, a, PMD_PAGES);
 #endif
-		err = map_block(w, addr, PMD_PAGES * BLK, di->rmap.pool_fd, pblk,
+		err = vm_map_block(w, addr, PMD_PAGES * BLK, di->rmap.pool_fd, pblk,
 		                PROT_READ | (write ? PROT_WRITE : 0));
 		uint64_t v = write ? e_block(pblk, E_PMD | E_DIRTY) : (e & E_DIRTY ? e : 0);
 		entry_unlock(di, at, err ? e : v);
 		return err;
 	}
 	if (!mapped && !write && next >= a + PMD_PAGES) {
-		err = map_zero(w, addr, PMD_PAGES * BLK);
+		err = vm_map_zero(w, addr, PMD_PAGES * BLK);
 		entry_unlock(di, at, err ? e : (E_ZERO | E_PMD));
 		return err;
 	}
@@ -181,19 +161,19 @@ static int map_around(struct dax_inode *di, struct window *w, uint64_t pg,
 		hi = x->lblk + x->len;
 	if (hi > eof_pages(di))
 		hi = eof_pages(di);
-	if (!clip(w, &lo, &hi))
+	if (!vm_clip(w, &lo, &hi))
 		return 0;
 	/* Fault-around must not take write access away from a page pinned
 	 * for the kernel (udax_pin): near a pin, map this page alone.  The
 	 * pin lock is held across the check and the change. */
 	vm_pin_read_lock();
 #ifndef UDAX_BUG_AROUND_PINNED
-	if (vm_pinned(page_addr(w, lo), (hi - lo) * BLK)) {
+	if (vm_pinned(vm_page_addr(w, lo), (hi - lo) * BLK)) {
 		lo = pg;
 		hi = pg + 1;
 	}
 #endif
-	int err = map_block(w, page_addr(w, lo), (hi - lo) * BLK, di->rmap.pool_fd,
+	int err = vm_map_block(w, vm_page_addr(w, lo), (hi - lo) * BLK, di->rmap.pool_fd,
 	                    x->pblk + (lo - x->lblk), PROT_READ);
 	vm_pin_read_unlock();
 	return err;
@@ -218,7 +198,7 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 {
 	struct dextent x;
 	uint64_t e, at, next;
-	char *a = page_addr(w, pg);
+	char *a = vm_page_addr(w, pg);
 	int err;
 
 	for (;;) {
@@ -235,7 +215,7 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 			int fresh;
 			int64_t got = meta_fill_hole(di->m, di->ip, pg, pg + 1, 1, 0, &pb, &fresh);
 			if (got > 0)
-				err = map_block(w, a, BLK, di->rmap.pool_fd, pb, PROT_READ | PROT_WRITE);
+				err = vm_map_block(w, a, BLK, di->rmap.pool_fd, pb, PROT_READ | PROT_WRITE);
 			entry_unlock(di, at, e);
 			return got < 0 ? (int)got : err;
 		}
@@ -250,23 +230,23 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 		 * not map over memory that is not its own. */
 		uint64_t lo = at, hi = at + PMD_PAGES;
 #ifndef UDAX_BUG_PMD_UNCLIPPED
-		clip(w, &lo, &hi);
+		vm_clip(w, &lo, &hi);
 #endif
 		/* A dirty entry may be mapped writable (fsync write-protects it
 		 * under its lock); so a read fault never takes write access
 		 * from its other pages, pinned ones included. */
 		int prot = PROT_READ | (write || (e & E_DIRTY) ? PROT_WRITE : 0);
 		if (e & E_ZERO)
-			err = map_zero(w, page_addr(w, lo), (hi - lo) * BLK);
+			err = vm_map_zero(w, vm_page_addr(w, lo), (hi - lo) * BLK);
 		else
-			err = map_block(w, page_addr(w, lo), (hi - lo) * BLK, di->rmap.pool_fd,
+			err = vm_map_block(w, vm_page_addr(w, lo), (hi - lo) * BLK, di->rmap.pool_fd,
 			                e_pblk(e) + (lo - at), prot);
 		entry_unlock(di, at, err || !write ? e : e | E_DIRTY);
 		return err;
 	}
 	if (!dax_lookup(di, pg, &x, &next)) {
 		if (!write) {
-			err = map_zero(w, a, BLK);
+			err = vm_map_zero(w, a, BLK);
 			entry_unlock(di, at, err ? e : E_ZERO);
 			return err;
 		}
@@ -290,7 +270,7 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 		entry_unlock(di, at, (e & E_DIRTY) ? e : 0);
 		return err;
 	}
-	err = map_block(w, a, BLK, di->rmap.pool_fd, pblk, PROT_READ | PROT_WRITE);
+	err = vm_map_block(w, a, BLK, di->rmap.pool_fd, pblk, PROT_READ | PROT_WRITE);
 	entry_unlock(di, at, err ? ((e & E_DIRTY) ? e : 0) : e_block(pblk, E_DIRTY));
 	return err;
 }
