@@ -108,13 +108,13 @@ static int change_path(udax_fs *fs, const char *path, const struct attr_change *
 		return -EINVAL;
 	if (fs->m.rdonly)
 		return -EROFS;
-	ul_mutex_lock(&fs->ns_lock, UL_NS);
+	ns_lock(fs);
 	err = path_lookup(fs, path, &ip);
 	if (!err) {
 		err = change_inode(fs, ip, c);
 		release_inode(fs, ip);
 	}
-	ul_mutex_unlock(&fs->ns_lock);
+	ns_unlock(fs);
 	return err;
 }
 
@@ -130,9 +130,9 @@ static int change_fd(udax_fs *fs, int fd, const struct attr_change *c)
 		return -EROFS;
 	}
 	/* directories' dinodes are under ns_lock (fs.h) */
-	ul_mutex_lock(&fs->ns_lock, UL_NS);
+	ns_lock(fs);
 	err = change_inode(fs, f->ip, c);
-	ul_mutex_unlock(&fs->ns_lock);
+	ns_unlock(fs);
 	fd_put(fs, f);
 	return err;
 }
@@ -220,7 +220,7 @@ int udax_link(udax_fs *fs, const char *from, const char *to)
 		return -EINVAL;
 	if (fs->m.rdonly)
 		return -EROFS;
-	ul_mutex_lock(&fs->ns_lock, UL_NS);
+	ns_lock(fs);
 	err = path_lookup(fs, from, &ip);
 	if (err)
 		goto out;
@@ -233,15 +233,15 @@ int udax_link(udax_fs *fs, const char *from, const char *to)
 	if (!err) {
 		int reg = S_ISREG(ip->d.mode);
 		if (reg)
-			ul_rw_wrlock(&ip->rw, UL_INODE_RW);
+			pl_wrlock(&ip->rw, UL_INODE_RW);
 		err = add_link(fs, &w, ip);
 		if (reg)
-			ul_rw_unlock(&ip->rw);
+			pl_unlock(&ip->rw);
 		walk_done(fs, &w);
 	}
 	release_inode(fs, ip);
 out:
-	ul_mutex_unlock(&fs->ns_lock);
+	ns_unlock(fs);
 	return err;
 }
 
@@ -311,13 +311,13 @@ int udax_symlink(udax_fs *fs, const char *target, const char *path)
 		return -ENAMETOOLONG;
 	if (fs->m.rdonly)
 		return -EROFS;
-	ul_mutex_lock(&fs->ns_lock, UL_NS);
+	ns_lock(fs);
 	err = new_name(fs, path, &w);
 	if (!err) {
 		err = create_symlink(fs, &w, target, len);
 		walk_done(fs, &w);
 	}
-	ul_mutex_unlock(&fs->ns_lock);
+	ns_unlock(fs);
 	return err;
 }
 
@@ -330,7 +330,7 @@ ssize_t udax_readlink(udax_fs *fs, const char *path, char *buf, size_t size)
 		return -EINVAL;
 	if (!buf || size == 0)
 		return -EINVAL;
-	ul_mutex_lock(&fs->ns_lock, UL_NS);
+	ns_lock(fs);
 	int err = path_lookup(fs, path, &ip);
 	if (err) {
 		n = err;
@@ -338,7 +338,7 @@ ssize_t udax_readlink(udax_fs *fs, const char *path, char *buf, size_t size)
 		/* copied out after tx_lock: @buf may be a udax mapping, and
 		 * a fault that allocates there under tx_lock would deadlock */
 		char tmp[BLK];
-		ul_mutex_lock(&fs->m.tx_lock, UL_TX);
+		meta_lock(&fs->m);
 		struct dextent x;
 		uint64_t next;
 		if (!S_ISLNK(ip->d.mode)) {
@@ -354,11 +354,11 @@ ssize_t udax_readlink(udax_fs *fs, const char *path, char *buf, size_t size)
 			else
 				n = -EUCLEAN; /* fsck reports the missing block */
 		}
-		ul_mutex_unlock(&fs->m.tx_lock);
+		meta_unlock(&fs->m);
 		if (n > 0)
 			memcpy(buf, tmp, (size_t)n);
 		release_inode(fs, ip);
 	}
-	ul_mutex_unlock(&fs->ns_lock);
+	ns_unlock(fs);
 	return n;
 }

@@ -49,9 +49,9 @@ struct ufile *fd_get(udax_fs *fs, int fd)
 static void ufile_free(udax_fs *fs, struct ufile *f)
 {
 	if (S_ISREG(f->ip->d.mode) && !fs->m.rdonly) {
-		ul_rw_wrlock(&f->ip->rw, UL_INODE_RW);
+		pl_wrlock(&f->ip->rw, UL_INODE_RW);
 		inode_sync_times(fs, f->ip, 0);
-		ul_rw_unlock(&f->ip->rw);
+		pl_unlock(&f->ip->rw);
 	}
 	release_inode(fs, f->ip);
 	pthread_mutex_destroy(&f->pos_lock);
@@ -80,6 +80,10 @@ int fd_writable(const struct ufile *f)
  * (not on a read-only mount: the next read-write mount reaps it). */
 void release_inode(udax_fs *fs, struct inode *ip)
 {
+	/* its link count may have changed in another process: the last
+	 * reference of an unnamed inode frees it */
+	if (!fs->m.rdonly)
+		meta_validate(&fs->m, ip);
 	if (iput(&fs->m, ip) && !fs->m.rdonly)
 		meta_evict(&fs->m, ip);
 }
@@ -186,17 +190,17 @@ int udax_open(udax_fs *fs, const char *path, int flags, mode_t mode)
 		return -EINVAL;
 	if (fs->m.rdonly && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)))
 		return -EROFS;
-	ul_mutex_lock(&fs->ns_lock, UL_NS);
+	ns_lock(fs);
 	err = open_inode(fs, path, flags, mode, &ip);
 	if (!err && (err = check_open(ip, flags)) < 0)
 		release_inode(fs, ip);
-	ul_mutex_unlock(&fs->ns_lock);
+	ns_unlock(fs);
 	if (err)
 		return err;
 	if ((flags & O_TRUNC) && fd_writable(&(struct ufile){ .flags = flags }) && S_ISREG(ip->d.mode)) {
-		ul_rw_wrlock(&ip->rw, UL_INODE_RW);
+		pl_wrlock(&ip->rw, UL_INODE_RW);
 		err = ip->d.size ? dax_set_size(&fs->m, ip, 0, 0) : 0;
-		ul_rw_unlock(&ip->rw);
+		pl_unlock(&ip->rw);
 		if (err) {
 			release_inode(fs, ip);
 			return err;
@@ -288,11 +292,11 @@ int udax_fstat(udax_fs *fs, int fd, struct stat *st)
 	 * written unlocked: it may be a udax mapping, and a fault that
 	 * allocates there under tx_lock would deadlock */
 	struct stat s;
-	ul_mutex_lock(&fs->ns_lock, UL_NS);
-	ul_mutex_lock(&fs->m.tx_lock, UL_TX);
+	ns_lock(fs);
+	meta_lock(&fs->m);
 	fill_stat(f->ip, &s);
-	ul_mutex_unlock(&fs->m.tx_lock);
-	ul_mutex_unlock(&fs->ns_lock);
+	meta_unlock(&fs->m);
+	ns_unlock(fs);
 	*st = s;
 	fd_put(fs, f);
 	return 0;
@@ -327,7 +331,7 @@ off_t udax_lseek(udax_fs *fs, int fd, off_t off, int whence)
 	if (!f)
 		return -EBADF;
 	ul_mutex_lock(&f->pos_lock, UL_POS);
-	ul_rw_rdlock(&f->ip->rw, UL_INODE_RW);
+	pl_rdlock(&f->ip->rw, UL_INODE_RW);
 	switch (whence) {
 	case SEEK_SET: base = 0; break;
 	case SEEK_CUR: base = f->pos; break;
@@ -347,7 +351,7 @@ off_t udax_lseek(udax_fs *fs, int fd, off_t off, int whence)
 done:
 	if (r >= 0)
 		f->pos = r;
-	ul_rw_unlock(&f->ip->rw);
+	pl_unlock(&f->ip->rw);
 	ul_mutex_unlock(&f->pos_lock);
 	fd_put(fs, f);
 	return r;
@@ -388,9 +392,9 @@ static int sync_common(udax_fs *fs, int fd, int datasync)
 	int err = f->ip->upper ? dax_writeback(f->ip->upper, 0, UINT64_C(1) << 32) : 0;
 	pmem_drain(&fs->m.pm);
 	if (!err) {
-		ul_rw_wrlock(&f->ip->rw, UL_INODE_RW);
+		pl_wrlock(&f->ip->rw, UL_INODE_RW);
 		err = inode_sync_times(fs, f->ip, datasync);
-		ul_rw_unlock(&f->ip->rw);
+		pl_unlock(&f->ip->rw);
 	}
 	fd_put(fs, f);
 	return err;

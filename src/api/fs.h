@@ -51,7 +51,7 @@ struct udax_fs {
 	struct meta m;
 	int shadow;
 	enum write_lock_mode write_lock;
-	pthread_mutex_t ns_lock;
+	pthread_mutex_t *ns;      /* the namespace lock, shared by every process (region) */
 	pthread_mutex_t fd_lock;
 	struct ufile **fds;
 	int nfds;
@@ -68,6 +68,13 @@ struct udax_dir {
 	struct udax_dirent *ents;
 	size_t n, pos;
 };
+
+/* The namespace lock (every process of the pool); taking it brings the
+ * cached inodes up to date (meta_sync). */
+void ns_lock_(udax_fs *fs, const char *file, int line);
+void ns_unlock_(udax_fs *fs, const char *file, int line);
+#define ns_lock(fs) ns_lock_((fs), __FILE__, __LINE__)
+#define ns_unlock(fs) ns_unlock_((fs), __FILE__, __LINE__)
 
 /* descriptors (file.c) */
 struct ufile *fd_get(udax_fs *fs, int fd);   /* referenced: fd_put() it */

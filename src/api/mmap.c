@@ -190,7 +190,7 @@ int writeback_maps(udax_fs *fs)
 	 * innermost elsewhere); no other thread can be changing mappings. */
 	pthread_mutex_lock(&fs->fd_lock);
 	for (struct umap *um = fs->maps; um; um = um->next) {
-		int e = um->w.shared ? dax_writeback(um->w.owner, 0, UINT64_C(1) << 32) : 0;
+		int e = um->w.shared ? dax_writeback_local(um->w.owner, 0, UINT64_C(1) << 32) : 0;
 		if (e && !err)
 			err = e;
 	}
@@ -238,7 +238,7 @@ int udax_flush(udax_fs *fs, const void *addr, size_t len)
 		return -ENOMEM;
 	struct dax_inode *di = w->owner;
 	uint64_t off = (uint64_t)((const char *)addr - w->addr);
-	ul_rw_rdlock(&di->inval, UL_INVAL);
+	pl_rdlock(&di->inval, UL_INVAL);
 	for (uint64_t pos = off; pos < off + len;) {
 		struct dextent x;
 		uint64_t next, pg = w->pgoff + pos / BLK, in = pos % BLK;
@@ -249,7 +249,7 @@ int udax_flush(udax_fs *fs, const void *addr, size_t len)
 			pmem_flush(&fs->m.pm, (char *)meta_block(&fs->m, x.pblk + (pg - x.lblk)) + in, n);
 		pos += n;
 	}
-	ul_rw_unlock(&di->inval);
+	pl_unlock(&di->inval);
 	pmem_drain(&fs->m.pm);
 	vm_put(w);
 	return 0;

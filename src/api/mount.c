@@ -157,6 +157,30 @@ static void check_pool_file(int fd, const char *path)
 		          (unsigned long long)sf.f_bavail * sf.f_bsize);
 }
 
+void ns_lock_(udax_fs *fs, const char *file, int line)
+{
+#ifdef UDAX_DEBUG
+	ul_acquire_check(UL_NS, 0, fs->ns, file, line);
+#else
+	(void)file; (void)line;
+#endif
+	rt_mutex_lock(fs->ns);   /* a dead holder left nothing half done: names change in transactions */
+#ifdef UDAX_DEBUG
+	ul_acquired(UL_NS, 0, fs->ns, 1, file, line);
+#endif
+	meta_sync(&fs->m);
+}
+
+void ns_unlock_(udax_fs *fs, const char *file, int line)
+{
+#ifdef UDAX_DEBUG
+	ul_released(-1, fs->ns, file, line);
+#else
+	(void)file; (void)line;
+#endif
+	rt_mutex_unlock(fs->ns);
+}
+
 int udax_mount(const char *path, const char *options, udax_fs **out)
 {
 	unsigned mflags;
@@ -191,7 +215,19 @@ int udax_mount(const char *path, const char *options, udax_fs **out)
 	check_pool_file(fs->m.pool.fd, path);
 	fs->shadow = !!(mflags & META_SHADOW);
 	fs->write_lock = wl;
-	pthread_mutex_init(&fs->ns_lock, NULL);
+	fs->ns = &fs->m.vs->ns_lock;
+	/* the shootdown agent: other processes' requests run on it */
+	fs->m.rt.serve = dax_serve;
+	fs->m.rt.serve_arg = &fs->m;
+	err = rt_agent_start(&fs->m.rt);
+	if (err) {
+		set_error(err, "%s: cannot start the shootdown agent thread", path);
+		unregister_mount(fs);
+		meta_close(&fs->m);
+		unclaim_pool();
+		free(fs);
+		return err;
+	}
 	pthread_mutex_init(&fs->fd_lock, NULL);
 	*out = fs;
 	return 0;
@@ -207,6 +243,7 @@ int udax_unmount(udax_fs *fs)
 			udax_close(fs, fd);
 	free(fs->fds);
 	unregister_mount(fs);
+	rt_agent_stop(&fs->m.rt);
 	meta_close(&fs->m);
 	free(fs);
 	return 0;
@@ -219,14 +256,14 @@ int udax_statfs(udax_fs *fs, struct udax_statfs *out)
 
 	/* filled here and copied out unlocked: @out may be a udax mapping,
 	 * and a fault allocating there under tx_lock would deadlock */
-	ul_mutex_lock(&m->tx_lock, UL_TX);
+	meta_lock(m);
 	st->block_size = BLK;
 	st->total_blocks = m->sb.nblocks - m->sb.data_start;
-	st->free_blocks = m->free_blocks;
+	st->free_blocks = m->vs->free_blocks;
 	st->total_inodes = m->sb.ninodes;
-	st->free_inodes = m->free_inodes;
+	st->free_inodes = m->vs->free_inodes;
 	st->name_max = UDAX_NAME_MAX;
-	ul_mutex_unlock(&m->tx_lock);
+	meta_unlock(m);
 	*out = s;
 	return 0;
 }
@@ -246,10 +283,10 @@ int udax_info(udax_fs *fs, struct udax_info *info)
 	info->data_start = m->sb.data_start;
 	info->journal_blocks = m->sb.journal_blocks;
 	/* not into @info under tx_lock: it may be a udax mapping */
-	ul_mutex_lock(&m->tx_lock, UL_TX);
-	uint64_t free_blocks = m->free_blocks, total_inodes = m->sb.ninodes;
-	uint64_t free_inodes = m->free_inodes;
-	ul_mutex_unlock(&m->tx_lock);
+	meta_lock(m);
+	uint64_t free_blocks = m->vs->free_blocks, total_inodes = m->sb.ninodes;
+	uint64_t free_inodes = m->vs->free_inodes;
+	meta_unlock(m);
 	info->free_blocks = free_blocks;
 	info->total_inodes = total_inodes;
 	info->free_inodes = free_inodes;
@@ -279,7 +316,7 @@ int udax_fsck_ex(const char *path, unsigned flags,
 	/* Without REPAIR, replay and the orphan scan run on a private
 	 * copy-on-write mapping: the check sees what a mount would, and
 	 * the pool is not changed by a single byte. */
-	err = meta_open(&m, path, flags & UDAX_FSCK_REPAIR ? 0 : META_PRIVATE);
+	err = meta_open(&m, path, flags & UDAX_FSCK_REPAIR ? META_EXCL : META_PRIVATE);
 	r.live = m.pool.live;
 	r.journal = m.journal_pending;
 	r.orphans = m.orphans;

@@ -254,7 +254,7 @@ int udax_mkdir(udax_fs *fs, const char *path, mode_t mode)
 
 	if (fs->m.rdonly)
 		return -EROFS;
-	ul_mutex_lock(&fs->ns_lock, UL_NS);
+	ns_lock(fs);
 	err = path_parent(fs, path, &w);
 	if (err)
 		goto out;
@@ -284,7 +284,7 @@ int udax_mkdir(udax_fs *fs, const char *path, mode_t mode)
 done:
 	walk_done(fs, &w);
 out:
-	ul_mutex_unlock(&fs->ns_lock);
+	ns_unlock(fs);
 	return err;
 }
 
@@ -295,7 +295,7 @@ static int unlink_entry(udax_fs *fs, struct walk *w, struct dcent *e, struct ino
 	int isdir = S_ISDIR(ip->d.mode);
 
 	if (!isdir)
-		ul_rw_wrlock(&ip->rw, UL_INODE_RW);
+		pl_wrlock(&ip->rw, UL_INODE_RW);
 	tx_begin(&fs->m, &tx);
 	int err = dir_remove(&tx, w->dir, e);
 	struct dinode *pd = err ? NULL : tx_inode(&tx, w->dir);
@@ -315,7 +315,7 @@ static int unlink_entry(udax_fs *fs, struct walk *w, struct dcent *e, struct ino
 		err = err ? err : -E2BIG;
 	}
 	if (!isdir)
-		ul_rw_unlock(&ip->rw);
+		pl_unlock(&ip->rw);
 	return err;
 }
 
@@ -327,7 +327,7 @@ static int remove_common(udax_fs *fs, const char *path, int want_dir)
 
 	if (fs->m.rdonly)
 		return -EROFS;
-	ul_mutex_lock(&fs->ns_lock, UL_NS);
+	ns_lock(fs);
 	err = path_parent(fs, path, &w);
 	if (err)
 		goto out;
@@ -357,7 +357,7 @@ static int remove_common(udax_fs *fs, const char *path, int want_dir)
 done:
 	walk_done(fs, &w);
 out:
-	ul_mutex_unlock(&fs->ns_lock);
+	ns_unlock(fs);
 	return err;
 }
 
@@ -373,18 +373,18 @@ int udax_rmdir(udax_fs *fs, const char *path)
 
 int udax_stat(udax_fs *fs, const char *path, struct stat *st)
 {
-	struct inode *ip;
+	struct inode *ip = NULL;
 	struct stat s;
 
-	ul_mutex_lock(&fs->ns_lock, UL_NS);
+	ns_lock(fs);
 	int err = path_lookup(fs, path, &ip);
 	if (!err) {
-		ul_mutex_lock(&fs->m.tx_lock, UL_TX);
+		meta_lock(&fs->m);
 		fill_stat(ip, &s);
-		ul_mutex_unlock(&fs->m.tx_lock);
+		meta_unlock(&fs->m);
 		release_inode(fs, ip);
 	}
-	ul_mutex_unlock(&fs->ns_lock);
+	ns_unlock(fs);
 	if (!err)
 		*st = s;   /* unlocked: @st may be a udax mapping (udax_fstat) */
 	return err;
@@ -425,7 +425,7 @@ int udax_opendir(udax_fs *fs, const char *path, udax_dir **out)
 	struct inode *dp;
 	udax_dir *d;
 
-	ul_mutex_lock(&fs->ns_lock, UL_NS);
+	ns_lock(fs);
 	int err = path_lookup(fs, path, &dp);
 	if (err)
 		goto out;
@@ -443,7 +443,7 @@ int udax_opendir(udax_fs *fs, const char *path, udax_dir **out)
 	}
 	iput(&fs->m, dp);
 out:
-	ul_mutex_unlock(&fs->ns_lock);
+	ns_unlock(fs);
 	return err;
 }
 

@@ -164,11 +164,11 @@ static void lock_files(struct rn *r, int lock)
 		t = x;
 	}
 	if (lock) {
-		if (f) ul_rw_wrlock(&f->rw, UL_INODE_RW);
-		if (t) ul_rw_wrlock_nested(&t->rw, UL_INODE_RW, 1);
+		if (f) pl_wrlock(&f->rw, UL_INODE_RW);
+		if (t) pl_wrlock_nested(&t->rw, UL_INODE_RW, 1);
 	} else {
-		if (t) ul_rw_unlock(&t->rw);
-		if (f) ul_rw_unlock(&f->rw);
+		if (t) pl_unlock(&t->rw);
+		if (f) pl_unlock(&f->rw);
 	}
 }
 
@@ -218,7 +218,7 @@ int udax_rename(udax_fs *fs, const char *from, const char *to, unsigned flags)
 	if (fs->m.rdonly)
 		return -EROFS;
 	memset(&r, 0, sizeof(r));
-	ul_mutex_lock(&fs->ns_lock, UL_NS);
+	ns_lock(fs);
 	int err = rename_locked(fs, from, to, flags, &r);
 	if (r.fi)
 		iput(&fs->m, r.fi);
@@ -226,6 +226,6 @@ int udax_rename(udax_fs *fs, const char *from, const char *to, unsigned flags)
 		release_inode(fs, r.ti);
 	walk_done(fs, &r.from);
 	walk_done(fs, &r.to);
-	ul_mutex_unlock(&fs->ns_lock);
+	ns_unlock(fs);
 	return err;
 }

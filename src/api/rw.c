@@ -80,11 +80,11 @@ static ssize_t pread_file(udax_fs *fs, struct ufile *f, void *buf, size_t len, o
 	for (;;) {
 		void *fa = NULL;
 		int efault = 0;
-		ul_rw_rdlock(&f->ip->rw, UL_INODE_RW);
+		pl_rdlock(&f->ip->rw, UL_INODE_RW);
 		ssize_t r = read_locked(fs, f->ip, (char *)buf + total, (uint64_t)off + total,
 		                        len - total, &fa, &efault);
 		uint64_t size = f->ip->d.size;
-		ul_rw_unlock(&f->ip->rw);
+		pl_unlock(&f->ip->rw);
 		total += (uint64_t)r;
 		if (!fa || (uint64_t)off + total >= size || total == len)
 			break;
@@ -124,11 +124,11 @@ static ssize_t do_write(udax_fs *fs, struct ufile *f, const void *buf, size_t le
 		return -EFAULT;
 	ws.di = ip->upper;
 	for (;;) {
-		ul_rw_wrlock(&ip->rw, UL_INODE_RW);
+		pl_wrlock(&ip->rw, UL_INODE_RW);
 		uint64_t pos = (f->flags & O_APPEND) ? ip->d.size : (uint64_t)(use_pos ? f->pos : off) + total;
 		if (total == 0) {
 			if (pos >= UDAX_MAX_FILE_SIZE) {
-				ul_rw_unlock(&ip->rw);
+				pl_unlock(&ip->rw);
 				return -EFBIG;
 			}
 			if (len > UDAX_MAX_FILE_SIZE - pos)
@@ -145,14 +145,14 @@ static ssize_t do_write(udax_fs *fs, struct ufile *f, const void *buf, size_t le
 				f->pos = (off_t)(ws.start + total);
 			/* the dinode is written only under tx_lock: a page fault
 			 * may be committing an allocation for this inode now */
-			ul_mutex_lock(&fs->m.tx_lock, UL_TX);
+			meta_lock(&fs->m);
 			ip->d.mtime_ns = ip->d.ctime_ns = now_ns();
 			ip->times_dirty = 1;
-			ul_mutex_unlock(&fs->m.tx_lock);
+			meta_unlock(&fs->m);
 			if (f->flags & (O_SYNC | O_DSYNC))
 				inode_sync_times(fs, ip, 0);
 		}
-		ul_rw_unlock(&ip->rw);
+		pl_unlock(&ip->rw);
 		if (r < 0)
 			return total ? (ssize_t)total : r;
 		if (!ws.fault_addr || total == len)

@@ -26,9 +26,9 @@ static int ftruncate_file(udax_fs *fs, struct ufile *f, off_t len)
 		return -EFBIG;
 	if (!fd_writable(f) || !S_ISREG(f->ip->d.mode))
 		return -EINVAL;
-	ul_rw_wrlock(&f->ip->rw, UL_INODE_RW);
+	pl_wrlock(&f->ip->rw, UL_INODE_RW);
 	int err = dax_set_size(&fs->m, f->ip, (uint64_t)len, 1);
-	ul_rw_unlock(&f->ip->rw);
+	pl_unlock(&f->ip->rw);
 	return err;
 }
 
@@ -77,7 +77,7 @@ int udax_fallocate(udax_fs *fs, int fd, int mode, off_t off, off_t len)
 	}
 	struct inode *ip = f->ip;
 	uint64_t s = (uint64_t)off, e = s + (uint64_t)len;
-	ul_rw_wrlock(&ip->rw, UL_INODE_RW);
+	pl_wrlock(&ip->rw, UL_INODE_RW);
 	if (mode & UDAX_FALLOC_PUNCH_HOLE) {
 		err = dax_punch(&fs->m, ip, s, e);
 	} else {
@@ -87,7 +87,7 @@ int udax_fallocate(udax_fs *fs, int fd, int mode, off_t off, off_t len)
 		if (!err && !(mode & UDAX_FALLOC_KEEP_SIZE) && e > ip->d.size)
 			err = dax_set_size(&fs->m, ip, e, 1);
 	}
-	ul_rw_unlock(&ip->rw);
+	pl_unlock(&ip->rw);
 	fd_put(fs, f);
 	return err;
 }

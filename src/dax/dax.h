@@ -181,7 +181,7 @@ struct dax_inode {
 	struct rnode *root;
 	int height;
 	uint64_t nentries;
-	pthread_rwlock_t inval;
+	struct plock inval;        /* invalidate lock, across processes */
 	struct rmap rmap;          /* this process's windows of the file (vm/rmap.c) */
 	int write_lock;            /* enum write_lock_mode of the mount */
 };
@@ -258,6 +258,16 @@ int dax_punch(struct meta *m, struct inode *ip, uint64_t s, uint64_t e);
 
 /* writeback.c: flush dirty pages of [from, to) (page indices) */
 int dax_writeback(struct dax_inode *di, uint64_t from, uint64_t to);
+
+/* remote.c: each of these applies the rule here, then asks every other
+ * process that maps the file to apply it there (and waits); the
+ * _local variants (invalidate.c, writeback.c) do this process only. */
+void dax_fault_filled(struct dax_inode *di, uint64_t pg, uint64_t n);
+int dax_serve(void *m, const struct rt_request *rq);   /* the agent's work */
+void dax_evict_zero_local(struct dax_inode *di, uint64_t b, uint64_t n);
+void dax_invalidate_local(struct dax_inode *di, uint64_t from, uint64_t to, int even_cows);
+void dax_drop_clean_local(struct dax_inode *di, uint64_t from, uint64_t to);
+int dax_writeback_local(struct dax_inode *di, uint64_t from, uint64_t to);
 
 /* invalidate.c */
 /* The write path allocated blocks [b, b+n): evict zero-page entries. */

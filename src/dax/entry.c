@@ -84,8 +84,10 @@ struct dax_inode *dax_inode_get(struct meta *m, struct inode *ip, int pool_fd, i
 			di->m = m;
 			di->write_lock = wl;
 			pthread_mutex_init(&di->tree_lock, NULL);
-			pthread_rwlock_init(&di->inval, NULL);
-			rmap_init(&di->rmap, pool_fd, &di->inval);
+			pl_init(&di->inval, &m->rt, &meta_rt_inode(m, ip->ino)->inval, NULL, NULL, NULL);
+			rmap_init(&di->rmap, pool_fd, &di->inval.local);
+			di->rmap.mapped_by = &meta_rt_inode(m, ip->ino)->mapped_by;
+			di->rmap.me_bit = rt_me_bit(&m->rt);
 			m->upper_free = dax_inode_free;
 			__atomic_store_n(&ip->upper, di, __ATOMIC_RELEASE);
 		}
@@ -112,7 +114,7 @@ void dax_inode_free(void *p)
 	free_node(di->root, di->height);
 	pthread_mutex_destroy(&di->tree_lock);
 	rmap_destroy(&di->rmap);
-	pthread_rwlock_destroy(&di->inval);
+	pl_destroy(&di->inval);
 	free(di);
 }
 

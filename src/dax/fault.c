@@ -45,9 +45,9 @@ int dax_lookup(struct dax_inode *di, uint64_t pg, struct dextent *x, uint64_t *n
 
 #ifndef UDAX_BUG_MAP_UNCOMMITTED
 	if (atomic_load(&di->m->xpending)) {
-		ul_mutex_lock(&di->m->tx_lock, UL_TX);
+		meta_lock(di->m);
 		r = xmap_lookup(&di->ip->xm, pg, x, next);
-		ul_mutex_unlock(&di->m->tx_lock);
+		meta_unlock(di->m);
 	}
 #endif
 	return r;
@@ -194,6 +194,9 @@ static void drop_zero(struct dax_inode *di, uint64_t at, uint64_t n)
 	entry_unlock(di, at, 0);
 }
 
+/* A page this thread's fault just filled, + 1 (0: none). */
+static __thread uint64_t fault_filled;
+
 static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int write)
 {
 	struct dextent x;
@@ -258,6 +261,8 @@ static int pte_fault(struct dax_inode *di, struct window *w, uint64_t pg, int wr
 			return (int)got;
 		}
 		sched_point("fault:allocated");
+		if (fresh)
+			fault_filled = pg + 1;  /* dax_fault shoots for it, unlocked */
 		if (fresh)   /* rule b for private mappings of this page */
 			rmap_zap_private_zero(&di->rmap, pg, 1);
 		x = (struct dextent){ .lblk = pg, .pblk = pblk, .len = 1 };
@@ -287,7 +292,11 @@ int dax_fault(struct window *w, char *addr, int write)
 	 * descriptor's pos_lock or ns_lock may be held (udax_read and
 	 * udax_write fault their buffer in holding pos_lock) */
 	UDAX_BUG_ON(ul_held_from(UL_INODE_RW));
-	ul_rw_rdlock(&di->inval, UL_INVAL);
+	pl_rdlock(&di->inval, UL_INVAL);
+	/* another process may have changed the file (its size: SIGBUS or
+	 * not; its blocks): our copies must be current (share.c C3) */
+	meta_validate(di->m, di->ip);
+	fault_filled = 0;
 	if (pg >= eof_pages(di)) {
 		err = VM_SIGBUS;
 	} else if (!w->shared) {
@@ -297,6 +306,12 @@ int dax_fault(struct window *w, char *addr, int write)
 		if (err == -EAGAIN)
 			err = pte_fault(di, w, pg, write);
 	}
-	ul_rw_unlock(&di->inval);
+	if (fault_filled) {
+		/* rule b in the other processes: their zero pages over it go
+		 * (our entry is unlocked: shoot.c's deadlock rule) */
+		dax_fault_filled(di, fault_filled - 1, 1);
+		fault_filled = 0;
+	}
+	pl_unlock(&di->inval);
 	return err;
 }

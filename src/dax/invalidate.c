@@ -24,7 +24,7 @@ static void evict_private(struct dax_inode *di, uint64_t lo, uint64_t hi)
 		rmap_zap_private_zero(&di->rmap, lo, hi - lo);
 }
 
-void dax_evict_zero(struct dax_inode *di, uint64_t b, uint64_t n)
+void dax_evict_zero_local(struct dax_inode *di, uint64_t b, uint64_t n)
 {
 	uint64_t end = b + n;
 
@@ -94,11 +94,11 @@ static void remove_entry(struct dax_inode *di, uint64_t at, uint64_t e, uint64_t
 	entry_unlock(di, at, 0);
 }
 
-void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to, int even_cows)
+void dax_invalidate_local(struct dax_inode *di, uint64_t from, uint64_t to, int even_cows)
 {
 	uint64_t batch[256];
 
-	UDAX_BUG_ON(!ul_held_excl(&di->inval));
+	UDAX_BUG_ON(!ul_held_excl(&di->inval.local) && !ul_remote);
 	/* Zap first so stores stop at once; then remove the entries,
 	 * waiting for each holder; then zap again: a writeback that held an
 	 * entry lock while we zapped may have mapped its page read-only
@@ -128,14 +128,14 @@ void dax_invalidate(struct dax_inode *di, uint64_t from, uint64_t to, int even_c
 #endif
 }
 
-void dax_drop_clean(struct dax_inode *di, uint64_t from, uint64_t to)
+void dax_drop_clean_local(struct dax_inode *di, uint64_t from, uint64_t to)
 {
 	uint64_t batch[256];
 	size_t n;
 
 	uint64_t first = from;
 
-	UDAX_BUG_ON(!ul_held_excl(&di->inval));
+	UDAX_BUG_ON(!ul_held_excl(&di->inval.local) && !ul_remote);
 	/* shared mappings only: private copies are the process's data */
 	rmap_zap_shared(&di->rmap, from, to - from);
 	rmap_zap_private_zero(&di->rmap, from, to - from);

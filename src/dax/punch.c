@@ -22,13 +22,13 @@ int dax_punch(struct meta *m, struct inode *ip, uint64_t s, uint64_t e)
 	dax_zero_mapped(m, ip, lb * BLK, e);
 	struct dax_inode *di = ip->upper;
 	if (di) {
-		ul_rw_wrlock(&di->inval, UL_INVAL);
+		pl_wrlock(&di->inval, UL_INVAL);
 		dax_invalidate(di, fb, lb, 0);   /* no mapping may reach a freed block;
 		                                    private copies stay (as Linux) */
 	}
 	sched_point("punch:before-free");
 	int err = meta_unmap(m, ip, fb, lb);
 	if (di)
-		ul_rw_unlock(&di->inval);
+		pl_unlock(&di->inval);
 	return err;
 }

@@ -57,11 +57,11 @@ int dax_set_size(struct meta *m, struct inode *ip, uint64_t size, int zero_gap)
 	struct dax_inode *di = ip->upper;
 	uint64_t old = ip->d.size;
 
-	UDAX_BUG_ON(!ul_held_excl(&ip->rw));
+	UDAX_BUG_ON(!ul_held_excl(&ip->rw.local));
 	if (size > old && zero_gap)
 		dax_zero_tail_gap(m, ip, old, size);
 	if (size < old && di)
-		ul_rw_wrlock(&di->inval, UL_INVAL);
+		pl_wrlock(&di->inval, UL_INVAL);
 	tx_begin(m, &tx);
 	struct dinode *d = tx_inode(&tx, ip);
 	int err = -E2BIG;
@@ -89,6 +89,6 @@ int dax_set_size(struct meta *m, struct inode *ip, uint64_t size, int zero_gap)
 		err = meta_unmap(m, ip, first, UINT64_C(1) << 32);
 	}
 	if (size < old && di)
-		ul_rw_unlock(&di->inval);
+		pl_unlock(&di->inval);
 	return err;
 }

@@ -135,9 +135,9 @@ static int committed_lookup(struct dax_write *ws, uint64_t b, struct dextent *x,
 #ifndef UDAX_BUG_WRITE_UNCOMMITTED
 	struct meta *m = ws->m;
 	if (r && atomic_load(&m->xpending)) {
-		ul_mutex_lock(&m->tx_lock, UL_TX);
+		meta_lock(m);
 		r = xmap_lookup(&ws->ip->xm, b, x, next);
-		ul_mutex_unlock(&m->tx_lock);
+		meta_unlock(m);
 	}
 #endif
 	return r;
@@ -222,10 +222,10 @@ static void unlock_range(struct dax_inode *di, struct held *h, size_t n)
 /* Cure 2: after the copy, flush and drop the range's entries. */
 static void flush_and_invalidate(struct dax_inode *di, uint64_t b, uint64_t e)
 {
-	ul_rw_wrlock(&di->inval, UL_INVAL);
+	pl_wrlock(&di->inval, UL_INVAL);
 	dax_writeback(di, b, e);
 	dax_drop_clean(di, b, e);
-	ul_rw_unlock(&di->inval);
+	pl_unlock(&di->inval);
 }
 
 ssize_t dax_write(struct dax_write *ws, uint64_t pos)
@@ -242,7 +242,7 @@ ssize_t dax_write(struct dax_write *ws, uint64_t pos)
 	if (pos > old_size)
 		dax_zero_tail_gap(ws->m, ip, old_size, pos);
 	if (di && di->write_lock == WL_EXCLUSIVE)
-		ul_rw_wrlock(&di->inval, UL_INVAL);
+		pl_wrlock(&di->inval, UL_INVAL);
 	if (di && di->write_lock == WL_RANGE) {
 		h = lock_range(di, pos / BLK, (ws->end + BLK - 1) / BLK, &nheld);
 		if (!h)
@@ -252,7 +252,7 @@ ssize_t dax_write(struct dax_write *ws, uint64_t pos)
 	if (h)
 		unlock_range(di, h, nheld);
 	if (di && di->write_lock == WL_EXCLUSIVE)
-		ul_rw_unlock(&di->inval);
+		pl_unlock(&di->inval);
 	if (r > 0 && di && di->write_lock == WL_FLUSH)
 		flush_and_invalidate(di, pos / BLK, (pos + (uint64_t)r + BLK - 1) / BLK);
 	if (r <= 0)

@@ -97,7 +97,7 @@ static long writeback_from(struct dax_inode *di, const uint64_t *snap, size_t le
 #endif
 }
 
-int dax_writeback(struct dax_inode *di, uint64_t from, uint64_t to)
+int dax_writeback_local(struct dax_inode *di, uint64_t from, uint64_t to)
 {
 	uint64_t *snap = malloc((BATCH + RUN_MAX) * sizeof(*snap));
 	uint64_t *vals = snap + BATCH;

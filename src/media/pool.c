@@ -123,24 +123,27 @@ int pool_open(const char *path, int mode, struct pool *p)
 	int ret;
 
 	memset(p, 0, sizeof(*p));
-	p->fd = pool_open_fd(path, mode == POOL_RW ? O_RDWR : O_RDONLY);
+	p->fd = pool_open_fd(path, mode == POOL_RW || mode == POOL_EXCL ? O_RDWR : O_RDONLY);
 	if (p->fd < 0) {
 		ret = p->fd;
 		p->fd = -1;
 		return ret;
 	}
-	/* One writer or many readers, across processes: a second process
-	 * must never replay or change a journal that is live elsewhere.
-	 * The lock belongs to this open file, so it goes with the fd.  A
-	 * private (checking) open changes nothing in the file, so it may
-	 * look at a pool mounted read-write elsewhere: it says so. */
-	if (flock(p->fd, (mode == POOL_RW ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+	/* Mounts share the pool (the runtime region coordinates them) and
+	 * hold it shared; what must be alone (a repair, mkfs) holds it
+	 * exclusively, so it refuses while anyone is mounted.  The lock
+	 * belongs to this open file, so it goes with the fd.  A private
+	 * (checking) open changes nothing in the file, so it may look at a
+	 * pool mounted elsewhere: it says so. */
+	if (mode == POOL_PRIVATE && flock(p->fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		p->live = 1;   /* mounted elsewhere: a check of a live file system */
+	if (flock(p->fd, (mode == POOL_EXCL ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK && mode == POOL_PRIVATE) {
 			p->live = 1;
 		} else {
 			ret = errno == EWOULDBLOCK
 			      ? set_error(-EBUSY, "%s: pool is in use by another process%s", path,
-			                  mode != POOL_RW ? " (mounted read-write)" : "")
+			                  mode == POOL_EXCL ? " (mounted)" : "")
 			      : set_error(-errno, "%s: flock: %s", path, strerror(errno));
 			goto fail;
 		}

@@ -22,6 +22,7 @@ struct pool {
 #define POOL_RW 0
 #define POOL_RDONLY 1
 #define POOL_PRIVATE 2     /* read-only file, copy-on-write mapping (fsck) */
+#define POOL_EXCL 3        /* read-write, no other process (mkfs-like tools, repair) */
 
 /* Open and map @path.  MAP_SHARED_VALIDATE|MAP_SYNC where the file
  * system supports it, plain MAP_SHARED otherwise. */

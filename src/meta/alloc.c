@@ -42,9 +42,9 @@ static void set_range(struct meta *m, uint64_t s, uint64_t len, int used)
 		m->group_free[i / GROUP] += used ? (uint32_t)-1 : 1;
 	}
 	if (used)
-		m->free_blocks -= len;
+		m->vs->free_blocks -= len;
 	else
-		m->free_blocks += len;
+		m->vs->free_blocks += len;
 }
 
 int block_in_use(struct meta *m, uint64_t blk)
@@ -56,12 +56,13 @@ int alloc_init(struct meta *m)
 {
 	uint64_t n = m->sb.nblocks;
 
-	m->bits = calloc((n + 63) / 64, 8);
+	/* the runtime region's arrays, shared by every process (share.c) */
 	m->ngroups = (n + GROUP - 1) / GROUP;
-	m->group_free = calloc(m->ngroups, sizeof(uint32_t));
-	if (!m->bits || !m->group_free)
-		return -ENOMEM;
-	m->free_blocks = 0;
+	m->bits = m->rt.bits;
+	m->group_free = m->rt.group_free;
+	memset(m->bits, 0, (n + 63) / 64 * 8);
+	memset(m->group_free, 0, m->ngroups * sizeof(uint32_t));
+	m->vs->free_blocks = 0;
 	for (uint64_t k = 0; k < m->sb.bitmap_blocks; k++) {
 		const struct dbitmap *bm = meta_block(m, m->sb.bitmap_start + k);
 		struct dbitmap t;
@@ -83,7 +84,7 @@ int alloc_init(struct meta *m)
 	}
 	for (uint64_t b = 0; b < n; b++) {
 		if (!test_bit(m->bits, b)) {
-			m->free_blocks++;
+			m->vs->free_blocks++;
 			m->group_free[b / GROUP]++;
 		}
 	}
@@ -99,8 +100,6 @@ int alloc_init(struct meta *m)
 
 void alloc_fini(struct meta *m)
 {
-	free(m->bits);
-	free(m->group_free);
 	m->bits = NULL;
 	m->group_free = NULL;
 }
@@ -210,7 +209,7 @@ int64_t alloc_blocks(struct tx *tx, uint64_t want, uint64_t goal,
 	struct meta *m = tx->m;
 	struct alloc_undo *u;
 
-	UDAX_BUG_ON(!ul_held(&m->tx_lock));
+	UDAX_BUG_ON(!meta_tx_held(m));
 	if (want == 0)
 		return -EINVAL;
 	uint64_t s = pick_start(m, want, goal, flags);
@@ -245,7 +244,7 @@ int free_blocks(struct tx *tx, uint64_t pblk, uint64_t len)
 	struct meta *m = tx->m;
 	struct alloc_undo *u;
 
-	UDAX_BUG_ON(!ul_held(&m->tx_lock));
+	UDAX_BUG_ON(!meta_tx_held(m));
 	if (pblk < m->sb.data_start || pblk + len > m->sb.nblocks || pblk + len < pblk)
 		return -EUCLEAN;
 	u = tx_alloc(tx, sizeof(*u));

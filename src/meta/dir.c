@@ -318,6 +318,7 @@ static int find_free_slot(struct inode *dp, const struct ddirblock *db)
 int dir_add(struct tx *tx, struct inode *dp, const char *name, size_t len,
             uint64_t ino, uint8_t type)
 {
+	tx_touch(tx, dp);
 	struct dircache *dc = dp->dc;
 	int idx = -1;
 
@@ -354,6 +355,7 @@ int dir_add(struct tx *tx, struct inode *dp, const char *name, size_t len,
 
 int dir_remove(struct tx *tx, struct inode *dp, struct dcent *e)
 {
+	tx_touch(tx, dp);
 	struct ddirblock *db = block_for_change(tx, dp, e->blkidx);
 
 	if (!db)
@@ -384,6 +386,7 @@ static void undo_set(struct meta *m, void *arg, int committed)
 /* Point an existing entry at another inode (rename over, exchange). */
 int dir_set_ino(struct tx *tx, struct inode *dp, struct dcent *e, uint64_t ino, uint8_t type)
 {
+	tx_touch(tx, dp);
 	struct ddirblock *db = block_for_change(tx, dp, e->blkidx);
 	struct set_undo *u = malloc(sizeof(*u));
 

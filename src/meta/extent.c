@@ -95,17 +95,16 @@ static int leaf_valid(struct meta *m, const struct dleaf *l, uint64_t owner,
 	return 1;
 }
 
-int xmap_load(struct meta *m, struct inode *ip)
+static int load_into(struct meta *m, const struct dinode *d, uint64_t ino, struct xmap *xm)
 {
-	uint64_t blk = ip->d.extent_head, prev_end = 0, total = 0;
-	struct xmap *xm = &ip->xm;
+	uint64_t blk = d->extent_head, prev_end = 0, total = 0;
 
-	for (uint64_t k = 0; k < ip->d.nleaves; k++) {
+	for (uint64_t k = 0; k < d->nleaves; k++) {
 		const struct dleaf *l;
 		if (blk < m->sb.data_start || blk >= m->sb.nblocks)
 			goto bad;
 		l = meta_block(m, blk);
-		if (!leaf_valid(m, l, ip->ino, &prev_end) || xmap_reserve(xm, xm->n + 1) < 0)
+		if (!leaf_valid(m, l, ino, &prev_end) || xmap_reserve(xm, xm->n + 1) < 0)
 			goto bad;
 		struct xleaf *x = leaf_new();
 		if (!x)
@@ -118,14 +117,45 @@ int xmap_load(struct meta *m, struct inode *ip)
 		total += l->count;
 		blk = l->next;
 	}
-	if (blk != 0 || total != ip->d.nextents)
+	if (blk != 0 || total != d->nextents)
 		goto bad;
-	ip->xmap_loaded = 1;
 	return 0;
 bad:
-	meta_problem(m, "inode %llu: extent chain is corrupt", (unsigned long long)ip->ino);
+	meta_problem(m, "inode %llu: extent chain is corrupt", (unsigned long long)ino);
 	xmap_free(xm);
 	return -EUCLEAN;
+}
+
+int xmap_load(struct meta *m, struct inode *ip)
+{
+	int err = load_into(m, &ip->d, ip->ino, &ip->xm);
+	if (!err)
+		ip->xmap_loaded = 1;
+	return err;
+}
+
+int xmap_reload(struct meta *m, struct inode *ip)
+{
+	struct xmap nx = { 0 };
+
+	UDAX_BUG_ON(!meta_tx_held(m));
+	pthread_rwlock_init(&nx.lock, NULL);
+	int err = load_into(m, &ip->d, ip->ino, &nx);
+	if (!err) {
+		ul_rw_wrlock(&ip->xm.lock, UL_XMAP);
+		struct xleaf **l = ip->xm.leaf;
+		uint32_t n = ip->xm.n, cap = ip->xm.cap;
+		ip->xm.leaf = nx.leaf;
+		ip->xm.n = nx.n;
+		ip->xm.cap = nx.cap;
+		ul_rw_unlock(&ip->xm.lock);
+		nx.leaf = l;
+		nx.n = n;
+		nx.cap = cap;
+		xmap_free(&nx);
+	}
+	pthread_rwlock_destroy(&nx.lock);
+	return err;
 }
 
 /* Index of the last leaf whose first extent starts at or before @lblk;
@@ -461,7 +491,7 @@ int xmap_insert(struct tx *tx, struct inode *ip, uint64_t lblk, uint64_t pblk,
 	uint32_t i = 0, j = 0, n = 0, pos;
 	struct dextent *a;
 
-	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
+	UDAX_BUG_ON(!meta_tx_held(tx->m));
 	if (xm->n) {
 		i = leaf_for(xm, lblk);
 		j = i + 1 < xm->n ? i + 2 : i + 1;
@@ -528,7 +558,7 @@ int xmap_remove(struct tx *tx, struct inode *ip, uint64_t s, uint64_t e,
 	uint32_t j, i, n, seen = 0;
 	uint64_t cut = s, freed = 0;
 
-	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
+	UDAX_BUG_ON(!meta_tx_held(tx->m));
 
 	*done = s;
 	if (xm->n == 0 || e <= s)

@@ -12,6 +12,7 @@
  * leaves the cache only when it is freed or at unmount.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -86,14 +87,13 @@ int inode_table_scan(struct meta *m)
 	uint64_t n = m->sb.ninodes;
 	int bad = 0;
 
-	m->ibits = calloc((n + 64) / 64 + 1, 8);
-	if (!m->ibits)
-		return -ENOMEM;
-	m->free_inodes = 0;
+	m->ibits = m->rt.ibits;
+	memset(m->ibits, 0, ((n + 64) / 64 + 1) * 8);
+	m->vs->free_inodes = 0;
 	for (uint64_t ino = 1; ino <= n; ino++) {
 		const struct dinode *d = table_slot(m, ino);
 		if (d->mode == 0 && memcmp(d, zero_inode, INODE_SIZE) == 0) {
-			m->free_inodes++;
+			m->vs->free_inodes++;
 			continue;
 		}
 		m->ibits[ino / 64] |= 1ull << (ino % 64);
@@ -110,7 +110,7 @@ int inode_table_scan(struct meta *m)
 		meta_problem(m, "root inode is missing or not a directory");
 		bad = 1;
 	}
-	m->icursor = 1;
+	m->vs->icursor = 1;
 	return bad ? -EUCLEAN : 0;
 }
 
@@ -127,14 +127,29 @@ static struct inode *icache_find(struct meta *m, uint64_t ino)
 	return NULL;
 }
 
-static struct inode *inode_new(uint64_t ino)
+/* rt_inode.open_by: this process holds references to @ip (icache_lock) */
+static void held_by_me(struct meta *m, struct inode *ip, int held)
+{
+	_Atomic uint64_t *w = &meta_rt_inode(m, ip->ino)->open_by;
+	if (held)
+		atomic_fetch_or(w, rt_me_bit(&m->rt));
+	else
+		atomic_fetch_and(w, ~rt_me_bit(&m->rt));
+}
+
+static void validate_cb(void *m, void *ip)
+{
+	meta_validate(m, ip);
+}
+
+static struct inode *inode_new(struct meta *m, uint64_t ino)
 {
 	struct inode *ip = calloc(1, sizeof(*ip));
 
 	if (!ip)
 		return NULL;
 	ip->ino = ino;
-	pthread_rwlock_init(&ip->rw, NULL);
+	pl_init(&ip->rw, &m->rt, &meta_rt_inode(m, ino)->rw, validate_cb, m, ip);
 	pthread_rwlock_init(&ip->xm.lock, NULL);
 	return ip;
 }
@@ -146,7 +161,7 @@ static void inode_destroy(struct meta *m, struct inode *ip)
 	xmap_free(&ip->xm);
 	pthread_rwlock_destroy(&ip->xm.lock);
 	dir_free(ip->dc);
-	pthread_rwlock_destroy(&ip->rw);
+	pl_destroy(&ip->rw);
 	free(ip);
 }
 
@@ -178,30 +193,41 @@ struct inode *iget(struct meta *m, uint64_t ino, int *err)
 	ul_mutex_lock(&m->icache_lock, UL_ICACHE);
 	ip = icache_find(m, ino);
 	if (ip) {
-		ip->refs++;
+		if (ip->refs++ == 0)
+			held_by_me(m, ip, 1);
 		ul_mutex_unlock(&m->icache_lock);
 		return ip;
 	}
-	const struct dinode *d = table_slot(m, ino);
-	if (d->mode == 0) {
-		ul_mutex_unlock(&m->icache_lock);
-		*err = -ENOENT;
-		return NULL;
-	}
-	if (inode_check(m, d, ino) < 0) {
-		ul_mutex_unlock(&m->icache_lock);
-		*err = -EUCLEAN;
-		return NULL;
-	}
-	ip = inode_new(ino);
+	ip = inode_new(m, ino);
 	if (!ip) {
 		ul_mutex_unlock(&m->icache_lock);
 		*err = -ENOMEM;
 		return NULL;
 	}
-	ip->d = *d;
-	atomic_store(&ip->vsize, d->size);
-	int e = xmap_load(m, ip);
+	/* Another process may be checkpointing this inode's blocks (a
+	 * commit holds tx_lock, not our icache_lock): read under the
+	 * checkpoint sequence and read again if one ran meanwhile. */
+	const struct dinode *d = table_slot(m, ino);
+	struct rt_inode *ri = meta_rt_inode(m, ino);
+	int e;
+	for (;;) {
+		uint64_t seq = atomic_load(&m->vs->ckpt_seq);
+		if (seq & 1) {
+			sched_yield();
+			continue;
+		}
+		ip->rt_gen = atomic_load(&ri->gen);
+		ip->rt_epoch = atomic_load(&m->vs->epoch);
+		ip->d = *d;
+		e = ip->d.mode == 0 ? -ENOENT : inode_check(m, &ip->d, ino) < 0 ? -EUCLEAN : 0;
+		if (!e)
+			e = xmap_load(m, ip);
+		if (atomic_load(&m->vs->ckpt_seq) == seq)
+			break;
+		xmap_free(&ip->xm);
+		ip->xmap_loaded = 0;
+	}
+	atomic_store(&ip->vsize, ip->d.size);
 	if (e < 0) {
 		inode_destroy(m, ip);
 		ul_mutex_unlock(&m->icache_lock);
@@ -209,6 +235,7 @@ struct inode *iget(struct meta *m, uint64_t ino, int *err)
 		return NULL;
 	}
 	ip->refs = 1;
+	held_by_me(m, ip, 1);
 	icache_insert(m, ip);
 	ul_mutex_unlock(&m->icache_lock);
 	return ip;
@@ -217,7 +244,34 @@ struct inode *iget(struct meta *m, uint64_t ino, int *err)
 void igrab(struct meta *m, struct inode *ip)
 {
 	ul_mutex_lock(&m->icache_lock, UL_ICACHE);
-	ip->refs++;
+	if (ip->refs++ == 0)
+		held_by_me(m, ip, 1);
+	ul_mutex_unlock(&m->icache_lock);
+}
+
+struct inode *icache_peek(struct meta *m, uint64_t ino)
+{
+	if (ino == 0 || ino > m->sb.ninodes)
+		return NULL;
+	ul_mutex_lock(&m->icache_lock, UL_ICACHE);
+	struct inode *ip = icache_find(m, ino);
+	if (ip && ip->refs > 0)
+		ip->refs++;
+	else
+		ip = NULL;
+	ul_mutex_unlock(&m->icache_lock);
+	return ip;
+}
+
+void icache_unpeek(struct meta *m, struct inode *ip)
+{
+	/* the peeker's reference is never the last one an eviction needs:
+	 * if it is last, the inode keeps it until its next user's iput */
+	ul_mutex_lock(&m->icache_lock, UL_ICACHE);
+	if (ip->refs > 1 || ip->d.nlink != 0)
+		ip->refs--;
+	if (ip->refs == 0)
+		held_by_me(m, ip, 0);
 	ul_mutex_unlock(&m->icache_lock);
 }
 
@@ -228,7 +282,11 @@ int iput(struct meta *m, struct inode *ip)
 	int last;
 
 	ul_mutex_lock(&m->icache_lock, UL_ICACHE);
-	last = --ip->refs == 0 && ip->d.nlink == 0 && ip->d.mode != 0;
+	if (--ip->refs == 0)
+		held_by_me(m, ip, 0);
+	/* an unnamed inode another process still holds is its to free */
+	last = ip->refs == 0 && ip->d.nlink == 0 && ip->d.mode != 0 &&
+	       !(atomic_load(&meta_rt_inode(m, ip->ino)->open_by) & ~rt_me_bit(&m->rt));
 	if (last)
 		ip->refs = 1; /* the caller's, for meta_evict */
 	ul_mutex_unlock(&m->icache_lock);
@@ -242,7 +300,7 @@ struct ialloc_undo {
 static void clear_ibit(struct meta *m, uint64_t ino)
 {
 	m->ibits[ino / 64] &= ~(1ull << (ino % 64));
-	m->free_inodes++;
+	m->vs->free_inodes++;
 }
 
 static void undo_ialloc(struct meta *m, void *arg, int committed)
@@ -263,7 +321,7 @@ static uint64_t find_free_ino(struct meta *m)
 	uint64_t n = m->sb.ninodes;
 
 	for (uint64_t k = 0; k < n; k++) {
-		uint64_t ino = (m->icursor + k - 1) % n + 1;
+		uint64_t ino = (m->vs->icursor + k - 1) % n + 1;
 		if (!(m->ibits[ino / 64] & (1ull << (ino % 64))))
 			return ino;
 	}
@@ -291,16 +349,19 @@ struct inode *ialloc(struct tx *tx, uint32_t mode, uint64_t parent, int *err)
 		*err = -ENOSPC;
 		return NULL;
 	}
-	ip = inode_new(ino);
+	ip = inode_new(m, ino);
 	if (!ip) {
 		*err = -ENOMEM;
 		return NULL;
 	}
 	m->ibits[ino / 64] |= 1ull << (ino % 64);
-	m->free_inodes--;
-	m->icursor = ino + 1;
+	m->vs->free_inodes--;
+	m->vs->icursor = ino + 1;
 	ip->refs = 1;
+	held_by_me(m, ip, 1);
 	ip->xmap_loaded = 1;
+	ip->rt_gen = atomic_load(&meta_rt_inode(m, ino)->gen);
+	ip->rt_epoch = atomic_load(&m->vs->epoch);
 	ul_mutex_lock(&m->icache_lock, UL_ICACHE);
 	icache_insert(m, ip);
 	ul_mutex_unlock(&m->icache_lock);
@@ -322,7 +383,7 @@ struct inode *ialloc(struct tx *tx, uint32_t mode, uint64_t parent, int *err)
 	d->ino = ino;
 	d->atime_ns = d->mtime_ns = d->ctime_ns = t;
 	d->parent = S_ISDIR(mode) ? parent : 0;
-	d->generation = ++m->generation;
+	d->generation = ++m->vs->generation;
 	return ip;
 }
 
@@ -365,6 +426,6 @@ void icache_destroy(struct meta *m)
 	}
 	free(m->ihash);
 	m->ihash = NULL;
-	free(m->ibits);
+	m->ibits = NULL;
 	m->ibits = NULL;
 }

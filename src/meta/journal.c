@@ -34,7 +34,7 @@
 
 void tx_begin(struct meta *m, struct tx *tx)
 {
-	ul_mutex_lock(&m->tx_lock, UL_TX);
+	meta_lock(m);
 	struct txstate *s = m->txs;
 	tx->m = m;
 	tx->s = s;
@@ -43,6 +43,8 @@ void tx_begin(struct meta *m, struct tx *tx)
 	s->ninodes = 0;
 	s->ncb = 0;
 	s->arena_used = 0;
+	s->ntouched = 0;
+	s->touch_all = 0;
 }
 
 void *tx_get(struct tx *tx, uint64_t blk, int copy)
@@ -50,7 +52,7 @@ void *tx_get(struct tx *tx, uint64_t blk, int copy)
 	struct meta *m = tx->m;
 	struct txstate *s = tx->s;
 
-	UDAX_BUG_ON(!ul_held(&m->tx_lock));
+	UDAX_BUG_ON(!meta_tx_held(m));
 	for (uint32_t i = 0; i < s->n; i++)
 		if (s->home[i] == blk)
 			return s->buf[i];
@@ -74,7 +76,7 @@ int tx_defer(struct tx *tx, tx_cb fn, void *arg)
 {
 	struct txstate *s = tx->s;
 
-	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
+	UDAX_BUG_ON(!meta_tx_held(tx->m));
 	if (s->ncb == TX_MAXCB) {
 		/* Past the bound meta.h derives: a bug, but one the
 		 * transaction survives.  Run it now as an abort: the
@@ -117,7 +119,7 @@ struct dinode *tx_inode(struct tx *tx, struct inode *ip)
 {
 	struct txstate *s = tx->s;
 
-	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
+	UDAX_BUG_ON(!meta_tx_held(tx->m));
 	for (uint32_t i = 0; i < s->ninodes; i++)
 		if (s->ino[i] == ip)
 			return &ip->d;
@@ -129,6 +131,7 @@ struct dinode *tx_inode(struct tx *tx, struct inode *ip)
 	s->ino[s->ninodes] = ip;
 	s->saved[s->ninodes] = ip->d;
 	s->ninodes++;
+	tx_touch(tx, ip);
 	return &ip->d;
 }
 
@@ -160,12 +163,12 @@ void tx_abort(struct tx *tx)
 {
 	struct txstate *s = tx->s;
 
-	UDAX_BUG_ON(!ul_held(&tx->m->tx_lock));
+	UDAX_BUG_ON(!meta_tx_held(tx->m));
 	for (uint32_t i = s->ninodes; i-- > 0;)
 		restore_dinode(&s->ino[i]->d, &s->saved[i]);
 	run_callbacks(tx, 0);
 	atomic_store(&tx->m->xpending, 0);   /* extent maps are as before */
-	ul_mutex_unlock(&tx->m->tx_lock);
+	meta_unlock(tx->m);
 }
 
 static void copy_inodes_into_buffers(struct tx *tx)
@@ -196,7 +199,7 @@ static void write_journal(struct meta *m, struct tx *tx)
 	}
 	pmem_drain(pm);
 	h->magic = JHDR_MAGIC;
-	h->seq = ++m->jseq;
+	h->seq = ++m->vs->jseq;
 	h->count = s->n;
 	h->crc = crc32c(0, h, BLK);
 	pmem_memcpy(pm, meta_block(m, JOURNAL_START), h, BLK);
@@ -208,7 +211,7 @@ int tx_commit(struct tx *tx)
 	struct meta *m = tx->m;
 	int err = tx->err;
 
-	UDAX_BUG_ON(!ul_held(&m->tx_lock));
+	UDAX_BUG_ON(!meta_tx_held(m));
 	if (!err && fail_point("tx_commit"))
 		err = -EIO;                  /* tests: a commit that fails */
 #ifndef UDAX_BUG_FORK_FAULT
@@ -227,13 +230,17 @@ int tx_commit(struct tx *tx)
 	}
 	if (tx->s->n) {
 		write_journal(m, tx);
+		/* readers outside tx_lock (iget in other processes) read again */
+		atomic_fetch_add(&m->vs->ckpt_seq, 1);
 		for (uint32_t i = 0; i < tx->s->n; i++)
 			pmem_memcpy(&m->pm, meta_block(m, tx->s->home[i]), tx->s->buf[i], BLK);
 		pmem_drain(&m->pm);
+		atomic_fetch_add(&m->vs->ckpt_seq, 1);
 	}
+	tx_publish(m, tx->s);
 	run_callbacks(tx, 1);
 	atomic_store(&m->xpending, 0);       /* extent changes are durable */
-	ul_mutex_unlock(&m->tx_lock);
+	meta_unlock(m);
 	return 0;
 }
 
@@ -244,7 +251,7 @@ int tx_commit_volatile(struct tx *tx)
 	struct meta *m = tx->m;
 	run_callbacks(tx, 1);
 	atomic_store(&m->xpending, 0);
-	ul_mutex_unlock(&m->tx_lock);
+	meta_unlock(m);
 	return 0;
 }
 #endif
@@ -265,10 +272,10 @@ int journal_replay(struct meta *m)
 	uint32_t crc = h.crc;
 	h.crc = 0;
 	if (h.magic != JHDR_MAGIC || crc32c(0, &h, sizeof(h)) != crc) {
-		m->jseq = 0;
+		m->vs->jseq = 0;
 		return 0; /* empty journal, or a torn header never committed */
 	}
-	m->jseq = h.seq;
+	m->vs->jseq = h.seq;
 	if (h.count > JSLOTS) {
 		meta_problem(m, "journal header counts %u blocks (max %u)", h.count, JSLOTS);
 		return -EUCLEAN;

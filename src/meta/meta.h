@@ -36,6 +36,7 @@
 #include "media/layout.h"
 #include "media/pool.h"
 #include "pmem/pmem.h"
+#include "runtime/runtime.h"
 
 struct meta;
 struct inode;
@@ -81,7 +82,7 @@ struct dircache {
 struct inode {
 	uint64_t ino;
 	struct dinode d;          /* current state (committed or in a tx) */
-	pthread_rwlock_t rw;
+	struct plock rw;          /* inode lock, across processes (runtime/lock.c) */
 	int refs;                 /* protected by icache_lock */
 	int xmap_loaded;
 	int times_dirty;          /* atime/mtime changed since last commit */
@@ -89,6 +90,11 @@ struct inode {
 	struct dircache *dc;      /* directories, once loaded */
 	struct inode *hnext;
 	_Atomic uint64_t vsize;   /* size as committed, for lock-free readers (faults) */
+	/* the rt_inode gen this copy (dinode, extent map, directory) was
+	 * read at; another process's commit bumps the shared gen and the
+	 * next use reloads (share.c) */
+	_Atomic uint32_t rt_gen;
+	_Atomic uint64_t rt_epoch;
 	void *upper;              /* the dax layer's per-inode state, or NULL */
 };
 
@@ -118,6 +124,11 @@ struct txstate {
 	uint64_t home[JSLOTS];
 	char *buf[JSLOTS];
 	struct inode *ino[64];
+	/* inodes whose shared gen the commit bumps (tx_touch); past the
+	 * array, every process drops every cached inode (vs->epoch) */
+	struct inode *touched[64];
+	uint32_t ntouched;
+	int touch_all;
 	struct dinode saved[64];
 	struct { tx_cb fn; void *arg; } cb[TX_MAXCB];
 	_Alignas(16) char arena[TX_ARENA];
@@ -142,8 +153,16 @@ struct meta {
 	 * nothing).  Set by the api layer's fork handler. */
 	volatile int forked;
 
-	pthread_mutex_t tx_lock;
-	uint64_t jseq;
+	/* state shared with every process that mounts the pool (share.c,
+	 * runtime/): the journal lock, allocator counters and bitmaps live
+	 * in the runtime region */
+	struct rt rt;
+	struct rt_volume *vs;     /* &rt.h->vol */
+	pthread_mutex_t *txl;     /* &vs->tx_lock: the journal and allocators */
+	pthread_t tx_owner;       /* valid while tx_held */
+	_Atomic int tx_held;
+	_Atomic uint64_t seen_commits;  /* vs->commits at the last sweep */
+	_Atomic uint64_t seen_epoch;
 	/* Set while the transaction in flight has changed an extent map in
 	 * memory (xmap_replace publishes at once, so that the transaction
 	 * sees its own changes); cleared when it commits or aborts.  A page
@@ -160,16 +179,12 @@ struct meta {
 	uint32_t xscratch_cap;
 
 	/* allocator (tx_lock) */
-	uint64_t *bits;           /* one bit per block, set = used */
-	uint64_t free_blocks;
+	uint64_t *bits;           /* one bit per block, set = used (region) */
 	uint32_t *group_free;     /* free blocks per 2 MiB group */
 	uint64_t ngroups;
 
 	/* inode allocation (tx_lock) */
-	uint64_t *ibits;          /* set = inode in use */
-	uint64_t free_inodes;
-	uint64_t icursor;
-	uint32_t generation;
+	uint64_t *ibits;          /* set = inode in use (region) */
 
 	/* inode cache */
 	pthread_mutex_t icache_lock;
@@ -192,6 +207,7 @@ struct meta {
 #define META_SHADOW 0x2
 #define META_FSCK 0x4
 #define META_PRIVATE 0x8  /* copy-on-write mapping: nothing reaches the pool */
+#define META_EXCL 0x10    /* read-write, and no other process may mount (repair) */
 int meta_open(struct meta *m, const char *path, unsigned flags);
 void meta_close(struct meta *m);
 /* At process exit, instead of meta_close: mark the pool clean and keep
@@ -207,6 +223,27 @@ static inline void *meta_block(struct meta *m, uint64_t blk)
 {
 	return pool_block(&m->pool, blk);
 }
+
+/* sharing with other processes (share.c) */
+/* The journal/allocator lock (robust, shared by every process of the
+ * pool).  meta_lock() also brings this process's cached inodes up to
+ * date with what other processes committed, and recovers the journal
+ * and allocators when the previous holder died holding it. */
+void meta_lock_(struct meta *m, const char *file, int line);
+void meta_unlock_(struct meta *m, const char *file, int line);
+#define meta_lock(m) meta_lock_((m), __FILE__, __LINE__)
+#define meta_unlock(m) meta_unlock_((m), __FILE__, __LINE__)
+int meta_tx_held(struct meta *m);
+/* Cheap when nothing changed: make every cached inode current (takes
+ * and drops tx_lock when another process committed). */
+void meta_sync(struct meta *m);
+/* Make @ip current (its dinode, extent map, directory cache). */
+void meta_validate(struct meta *m, struct inode *ip);
+/* This transaction changed @ip's dinode, extents or directory blocks:
+ * bump its shared gen at commit. */
+void tx_touch(struct tx *tx, struct inode *ip);
+struct rt_inode *meta_rt_inode(struct meta *m, uint64_t ino);
+void tx_publish(struct meta *m, struct txstate *s);   /* tx_commit */
 
 /* journal (journal.c) */
 void tx_begin(struct meta *m, struct tx *tx);   /* takes tx_lock */
@@ -239,6 +276,12 @@ int inode_table_scan(struct meta *m);
 const struct dinode *table_slot(struct meta *m, uint64_t ino);
 struct inode *iget(struct meta *m, uint64_t ino, int *err);
 int iput(struct meta *m, struct inode *ip);
+/* The cached inode @ino with a reference, or NULL if not cached or
+ * unused (no reference): never loads.  icache_unpeek drops it. */
+struct inode *icache_peek(struct meta *m, uint64_t ino);
+void icache_unpeek(struct meta *m, struct inode *ip);
+/* Flush every block of @ip's extents to the persistence domain. */
+void meta_flush_file(struct meta *m, struct inode *ip);
 void igrab(struct meta *m, struct inode *ip);
 struct inode *ialloc(struct tx *tx, uint32_t mode, uint64_t parent, int *err);
 void meta_set_creator(uid_t uid, gid_t gid);      /* per thread; -1: euid/egid */
@@ -253,6 +296,8 @@ void inode_seal(struct dinode *d);
  * (2 * LEAF_CAP extents) plus the new one; gather() asks for one more. */
 #define XSCRATCH_MIN (2u * LEAF_CAP + 8u)
 int xmap_load(struct meta *m, struct inode *ip);
+/* Read @ip's extent map from the pool again and swap it in (tx_lock). */
+int xmap_reload(struct meta *m, struct inode *ip);
 void xmap_free(struct xmap *xm);
 /* Mapping at @lblk: returns 1 and the covering extent, or 0 and the
  * first mapped block after @lblk in *next (UINT64_MAX if none). */

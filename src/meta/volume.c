@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -302,10 +303,53 @@ static int recover(struct meta *m)
 	return inode_table_scan(m);
 }
 
+static uint64_t read_mount_count(void *arg)
+{
+	struct meta *m = arg;
+	const struct dmount *mr = (const void *)(m->pool.base + MOUNT_OFFSET);
+	return mount_rec_valid(mr) ? mr->mount_count : 0;
+}
+
+/* Join the runtime region of the pool (building it if nobody has). */
+static int attach_runtime(struct meta *m, unsigned flags)
+{
+	struct stat st;
+	struct rt_geometry g = { 0 };
+
+	if (fstat(m->pool.fd, &st) < 0)
+		return set_error(-errno, "fstat: %s", strerror(errno));
+	g.uuid = m->sb.uuid;
+	g.pool_dev = S_ISCHR(st.st_mode) ? (uint64_t)st.st_rdev : (uint64_t)st.st_dev;
+	g.pool_ino = S_ISCHR(st.st_mode) ? 0 : (uint64_t)st.st_ino;
+	g.generation = read_mount_count(m);
+	g.read_generation = read_mount_count;
+	g.arg = m;
+	g.nblocks = m->sb.nblocks;
+	g.ninodes = m->sb.ninodes;
+	g.ngroups = (m->sb.nblocks + 511) / 512;
+	g.mode = st.st_mode & 0777;
+	g.uid = st.st_uid;
+	g.gid = st.st_gid;
+	g.shadow = !!(flags & META_SHADOW);
+	/* a checking copy, or an exclusive (repair) mount: nobody to share with */
+	int private_only = !!(flags & (META_PRIVATE | META_EXCL));
+	int err = rt_attach(&m->rt, &g, private_only, !m->rdonly);
+	if (err)
+		return err;
+	m->vs = &m->rt.h->vol;
+	m->txl = &m->vs->tx_lock;
+	m->bits = m->rt.bits;
+	m->group_free = m->rt.group_free;
+	m->ngroups = g.ngroups;
+	m->ibits = m->rt.ibits;
+	return 0;
+}
+
 int meta_open(struct meta *m, const char *path, unsigned flags)
 {
 	int rdonly = !!(flags & META_RDONLY), err;
-	int pmode = flags & META_PRIVATE ? POOL_PRIVATE : rdonly ? POOL_RDONLY : POOL_RW;
+	int pmode = flags & META_PRIVATE ? POOL_PRIVATE : rdonly ? POOL_RDONLY
+	          : flags & META_EXCL ? POOL_EXCL : POOL_RW;
 
 	void (*report)(void *, const char *) = m->report;
 	void *report_arg = m->report_arg;
@@ -318,6 +362,7 @@ int meta_open(struct meta *m, const char *path, unsigned flags)
 	if (flags & META_PRIVATE)
 		rdonly = 0; /* replay and reap, into the private copy */
 	m->rdonly = rdonly;
+	m->rt.fd = -1;
 	err = pool_open(path, pmode, &m->pool);
 	if (err)
 		return err;
@@ -328,15 +373,6 @@ int meta_open(struct meta *m, const char *path, unsigned flags)
 			m->report(m->report_arg, udax_last_error());
 		goto fail;
 	}
-	if (flags & META_SHADOW) {
-		if (pmem_init_shadow(&m->pm, m->pool.base, m->pool.size) < 0) {
-			err = -ENOMEM;
-			goto fail;
-		}
-	} else {
-		pmem_init_hw(&m->pm, m->pool.base, m->pool.size);
-	}
-	pthread_mutex_init(&m->tx_lock, NULL);
 	pthread_mutex_init(&m->icache_lock, NULL);
 	m->ihash_n = 1024;
 	m->ihash = calloc(m->ihash_n, sizeof(*m->ihash));
@@ -349,24 +385,53 @@ int meta_open(struct meta *m, const char *path, unsigned flags)
 		err = -ENOMEM;
 		goto fail;
 	}
+	err = attach_runtime(m, flags);
+	if (err)
+		goto fail;
+	if (flags & META_SHADOW) {
+		char sp[160];
+		snprintf(sp, sizeof(sp), "%s.shadow", m->rt.path);
+		if ((m->rt.fd >= 0 ? pmem_init_shadow_shared(&m->pm, m->pool.base, m->pool.size, sp,
+		                                             m->rt.builder)
+		                   : pmem_init_shadow(&m->pm, m->pool.base, m->pool.size)) < 0) {
+			err = set_error(-ENOMEM, "%s: cannot set up the shadow image", path);
+			goto fail;
+		}
+	} else {
+		pmem_init_hw(&m->pm, m->pool.base, m->pool.size);
+	}
 	const struct dmount *mr = (const void *)(m->pool.base + MOUNT_OFFSET);
 	m->was_clean = mount_rec_valid(mr) && mr->state == STATE_CLEAN;
-	err = recover(m);
-	if (err) {
-		if (err == -EUCLEAN)
-		{
-			char why[400];
-			snprintf(why, sizeof(why), "%s", udax_last_error());
-			set_error(err, "%s: %s (run udax fsck)", path, why);
-		}
-		goto fail;
-	}
-	if (!rdonly) {
-		write_mount_rec(m, STATE_DIRTY, 1);
-		err = meta_reap_orphans(m);
-		if (err)
+	if (m->rt.builder) {
+		/* first in: recover the pool into the region */
+		err = recover(m);
+		if (err) {
+			if (err == -EUCLEAN)
+			{
+				char why[400];
+				snprintf(why, sizeof(why), "%s", udax_last_error());
+				set_error(err, "%s: %s (run udax fsck)", path, why);
+			}
 			goto fail;
+		}
+		if (!rdonly) {
+			write_mount_rec(m, STATE_DIRTY, 1);
+			rt_set_generation(&m->rt, read_mount_count(m));
+			err = meta_reap_orphans(m);
+			if (err)
+				goto fail;
+		}
+		rt_ready(&m->rt);
+	} else if (!rdonly) {
+		/* joining: the pool is recovered; a read-only first member left
+		 * it marked clean */
+		meta_lock(m);
+		if (mr->state != STATE_DIRTY)
+			write_mount_rec(m, STATE_DIRTY, 0);
+		meta_unlock(m);
 	}
+	atomic_store(&m->seen_commits, atomic_load(&m->vs->commits));
+	atomic_store(&m->seen_epoch, atomic_load(&m->vs->epoch));
 	m->opened = 1;
 	return 0;
 fail:
@@ -376,23 +441,44 @@ fail:
 
 void meta_seal_for_exit(struct meta *m)
 {
-	/* never released: no transaction may start after the clean mark,
-	 * and the process is ending.  Taken raw, outside the lock-order
-	 * checker: the exiting thread goes on to run destructors that take
-	 * outer locks, and every transaction they try just waits. */
-	pthread_mutex_lock(&m->tx_lock);
-	if (m->opened && !m->rdonly)
+	/* never released: no transaction of this process may start after
+	 * this point, and the process is ending.  Taken raw, outside the
+	 * lock-order checker: the exiting thread goes on to run destructors
+	 * that take outer locks, and every transaction they try just waits.
+	 * Other processes sharing the pool get the lock when this one is
+	 * gone (robust mutex: the journal is recovered, share.c C4); the
+	 * pool is marked clean only by the last process. */
+	if (!m->txl)
+		return;
+	rt_mutex_lock(m->txl);
+	if (m->opened && !m->rdonly && rt_members_attached(&m->rt) <= 1)
 		write_mount_rec(m, STATE_CLEAN, 0);
+}
+
+static void mark_clean(void *arg)
+{
+	struct meta *m = arg;
+	write_mount_rec(m, STATE_CLEAN, 0);
 }
 
 void meta_close(struct meta *m)
 {
 	/* Only a volume that opened completely can be marked clean: a
-	 * refused mount must leave the record as it found it. */
-	if (m->opened && !m->rdonly && !m->forked)
-		write_mount_rec(m, STATE_CLEAN, 0);
+	 * refused mount must leave the record as it found it.  Only the last
+	 * process attached marks it (rt_detach runs mark_clean then). */
+	int clean = m->opened && !m->rdonly && !m->forked;
 	m->opened = 0;
 	icache_destroy(m);
+	if (m->rt.base) {
+		if (m->forked)
+			munmap(m->rt.base, m->rt.size);   /* the parent's slot, not ours */
+		else if (rt_detach(&m->rt, clean ? mark_clean : NULL, m) && m->pm.sh) {
+			char sp[160];
+			snprintf(sp, sizeof(sp), "%s.shadow", m->rt.path);
+			unlink(sp);   /* the last shadow member: the image goes */
+		}
+		m->rt.base = NULL;
+	}
 	alloc_fini(m);
 	free(m->txmem);
 	m->txmem = NULL;

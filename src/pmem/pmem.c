@@ -69,6 +69,14 @@ int pmem_init_shadow(struct pmem *pm, void *base, size_t len)
 	return pm->sh ? 0 : -1;
 }
 
+int pmem_init_shadow_shared(struct pmem *pm, void *base, size_t len, const char *path,
+                            int create)
+{
+	pmem_init_hw(pm, base, len);
+	pm->sh = shadow_create_shared(base, len, path, create);
+	return pm->sh ? 0 : -1;
+}
+
 void pmem_fini(struct pmem *pm)
 {
 	if (pm->sh)

@@ -37,6 +37,10 @@ const char *pmem_hw_flush_name(void);
 void pmem_init_hw(struct pmem *pm, void *base, size_t len);
 /* Shadow backend: the persisted image starts as a copy of @base. */
 int pmem_init_shadow(struct pmem *pm, void *base, size_t len);
+/* The same, with the persisted image in file @path, shared by the
+ * processes of a pool; @create: the first one (image = pool now). */
+int pmem_init_shadow_shared(struct pmem *pm, void *base, size_t len, const char *path,
+                            int create);
 void pmem_fini(struct pmem *pm);
 
 void pmem_flush(struct pmem *pm, const void *addr, size_t len);
@@ -62,6 +66,7 @@ int shadow_save(struct shadow *sh, const char *path);
 int shadow_save_subset(struct shadow *sh, const char *path, uint64_t seed);
 size_t shadow_pending(struct shadow *sh);
 struct shadow *shadow_create(const void *base, size_t len);
+struct shadow *shadow_create_shared(const void *base, size_t len, const char *path, int create);
 void shadow_destroy(struct shadow *sh);
 
 #endif

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 struct pending {
 	size_t line;
@@ -43,6 +44,7 @@ struct shadow {
 	void (*hook)(uint64_t fence, void *arg);
 	void *hook_arg;
 	const char *base;         /* working image, for subset saves */
+	int shared;               /* @persisted is a MAP_SHARED file (many processes) */
 };
 
 static size_t line_bytes(struct shadow *sh, size_t l)
@@ -78,11 +80,56 @@ struct shadow *shadow_create(const void *base, size_t len)
 	return sh;
 }
 
+/* The persisted image in file @path, shared by every process of a pool
+ * (each keeps its own pending captures: a line reaches the image at
+ * the fence of the process that flushed it).  @create: this process is
+ * first, the image starts as the pool is now. */
+struct shadow *shadow_create_shared(const void *base, size_t len, const char *path, int create)
+{
+	struct shadow *sh = calloc(1, sizeof(*sh));
+	size_t lines = (len + PMEM_LINE - 1) / PMEM_LINE;
+	int fd = -1;
+
+	if (!sh)
+		return NULL;
+	sh->len = len;
+	sh->shared = 1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || (create && ftruncate(fd, (off_t)len) < 0))
+		goto fail;
+	sh->persisted = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	fd = -1;
+	if (sh->persisted == MAP_FAILED) {
+		sh->persisted = NULL;
+		goto fail;
+	}
+	sh->slot_of = calloc(lines, sizeof(uint32_t));
+	sh->cap = 1024;
+	sh->pending = salloc(sh->cap * sizeof(*sh->pending));
+	if (!sh->slot_of || !sh->pending)
+		goto fail;
+	if (create)
+		memcpy(sh->persisted, base, len);
+	pthread_mutex_init(&sh->lock, NULL);
+	return sh;
+fail:
+	if (fd >= 0)
+		close(fd);
+	shadow_destroy(sh);
+	return NULL;
+}
+
 void shadow_destroy(struct shadow *sh)
 {
 	if (!sh)
 		return;
-	free(sh->persisted);
+	if (sh->shared) {
+		if (sh->persisted)
+			munmap(sh->persisted, sh->len);
+	} else {
+		free(sh->persisted);
+	}
 	free(sh->slot_of);
 	sfree(sh->pending, sh->cap * sizeof(*sh->pending));
 	free(sh);

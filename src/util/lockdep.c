@@ -11,6 +11,8 @@
 #include "util/debug.h"
 #include "util/lockdep.h"
 
+__thread int ul_remote;
+
 const struct ulock_class ul_classes[UL_NCLASSES] = {
 	[UL_MOUNTED] = { "mounted_lock", 0 },
 	[UL_NS] = { "fs->ns_lock", 0 },

@@ -57,6 +57,11 @@ enum ul_class {
 	UL_NCLASSES
 };
 
+/* Set while this thread executes another process's request (the
+ * shootdown agent, dax/remote.c): the requester holds the locks the
+ * assertions look for, in its own process. */
+extern __thread int ul_remote;
+
 struct ulock_class {
 	const char *name;
 	int multi;      /* several locks of the class may be held at once */

@@ -8,8 +8,56 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Cross-process mode (sched_share): the points live in a shared page
+ * given by the test, so one process can stop another's thread. */
+struct xpoint {
+	char name[48];
+	_Atomic int armed, waiting, released;
+};
+struct xtable {
+	_Atomic uint32_t seq;
+	struct xpoint p[16];
+};
+static struct xtable *xt;
+
+static void xwake(void)
+{
+	atomic_fetch_add(&xt->seq, 1);
+	syscall(SYS_futex, (uint32_t *)&xt->seq, FUTEX_WAKE, 1 << 30, NULL, NULL, 0);
+}
+
+static void xwait(uint32_t seq, int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	syscall(SYS_futex, (uint32_t *)&xt->seq, FUTEX_WAIT, seq, &ts, NULL, 0);
+}
+
+static struct xpoint *xfind(const char *name, int create)
+{
+	for (int i = 0; i < 16; i++)
+		if (xt->p[i].name[0] && !strcmp(xt->p[i].name, name))
+			return &xt->p[i];
+	if (create)
+		for (int i = 0; i < 16; i++)
+			if (!xt->p[i].name[0]) {
+				strncpy(xt->p[i].name, name, sizeof(xt->p[i].name) - 1);
+				return &xt->p[i];
+			}
+	return NULL;
+}
+
+void sched_share(void *page)
+{
+	xt = page;
+}
+
 
 #define MAXPTS 16
 
@@ -41,6 +89,23 @@ static struct point *find(const char *name, int create)
 #ifdef UDAX_SCHED_POINTS
 void sched_point(const char *name)
 {
+	if (xt) {
+		struct xpoint *p = xfind(name, 0);
+		int one = 1;
+		if (p && atomic_compare_exchange_strong(&p->armed, &one, 0)) {
+			atomic_store(&p->released, 0);
+			atomic_store(&p->waiting, 1);
+			xwake();
+			for (;;) {
+				uint32_t seq = atomic_load(&xt->seq);
+				if (atomic_load(&p->released))
+					break;
+				xwait(seq, 100);
+			}
+			atomic_store(&p->waiting, 0);
+		}
+		return;
+	}
 	if (!atomic_load_explicit(&narmed, memory_order_relaxed))
 		return;
 	ul_mutex_lock(&lock, UL_SCHED);
@@ -61,6 +126,12 @@ void sched_point(const char *name)
 
 void sched_arm(const char *name)
 {
+	if (xt) {
+		struct xpoint *p = xfind(name, 1);
+		if (p)
+			atomic_store(&p->armed, 1);
+		return;
+	}
 	ul_mutex_lock(&lock, UL_SCHED);
 	struct point *p = find(name, 1);
 	if (p && !p->armed) {
@@ -74,6 +145,17 @@ int sched_wait(const char *name, int timeout_ms)
 {
 	struct timespec ts;
 	int r = 0;
+
+	if (xt) {
+		struct xpoint *p = xfind(name, 1);
+		for (int waited = 0; p && waited < timeout_ms; waited += 10) {
+			uint32_t seq = atomic_load(&xt->seq);
+			if (atomic_load(&p->waiting))
+				return 0;
+			xwait(seq, 10);
+		}
+		return p && atomic_load(&p->waiting) ? 0 : -1;
+	}
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += timeout_ms / 1000;
@@ -93,6 +175,14 @@ int sched_wait(const char *name, int timeout_ms)
 
 void sched_release(const char *name)
 {
+	if (xt) {
+		struct xpoint *p = xfind(name, 0);
+		if (p) {
+			atomic_store(&p->released, 1);
+			xwake();
+		}
+		return;
+	}
 	ul_mutex_lock(&lock, UL_SCHED);
 	struct point *p = find(name, 0);
 	if (p) {

@@ -25,5 +25,8 @@ void sched_arm(const char *name);
 int sched_wait(const char *name, int timeout_ms);
 void sched_release(const char *name);
 void sched_reset(void);
+/* Cross-process points: every process of the test calls this with the
+ * same MAP_SHARED page (zeroed, 4 KiB) before it arms or reaches any. */
+void sched_share(void *page);
 
 #endif

@@ -46,6 +46,8 @@ void rmap_init(struct rmap *r, int pool_fd, pthread_rwlock_t *inval)
 	atomic_store(&r->nprivate, 0);
 	r->pool_fd = pool_fd;
 	r->inval = inval;
+	r->mapped_by = NULL;
+	r->me_bit = 0;
 }
 
 void rmap_destroy(struct rmap *r)
@@ -56,6 +58,8 @@ void rmap_destroy(struct rmap *r)
 void rmap_add(struct rmap *r, struct window *w)
 {
 	ul_mutex_lock(&r->lock, UL_RMAP);
+	if (!r->windows && r->mapped_by)
+		atomic_fetch_or(r->mapped_by, r->me_bit);
 	w->next = r->windows;
 	r->windows = w;
 	if (!w->shared)
@@ -74,6 +78,8 @@ void rmap_del(struct rmap *r, struct window *w)
 			break;
 		}
 	}
+	if (!r->windows && r->mapped_by)
+		atomic_fetch_and(r->mapped_by, ~r->me_bit);
 	ul_mutex_unlock(&r->lock);
 }
 
@@ -85,7 +91,7 @@ void rmap_del(struct rmap *r, struct window *w)
  * the owner's invalidate lock exclusively or the entry locks of the range. */
 void rmap_zap(struct rmap *r, uint64_t index, uint64_t n, int even_cows)
 {
-	UDAX_BUG_ON(!ul_held_excl(r->inval) && !ul_class_held(UL_ENTRY));
+	UDAX_BUG_ON(!ul_held_excl(r->inval) && !ul_class_held(UL_ENTRY) && !ul_remote);
 	ul_mutex_lock(&r->lock, UL_RMAP);
 	for (struct window *w = r->windows; w; w = w->next) {
 		uint64_t lo = index, hi = index + n;
@@ -133,7 +139,7 @@ void rmap_zap_shared(struct rmap *r, uint64_t index, uint64_t n)
  * range or the owner's invalidate lock exclusively, so no private fault is half-way. */
 void rmap_zap_private_zero(struct rmap *r, uint64_t index, uint64_t n)
 {
-	UDAX_BUG_ON(!ul_held_excl(r->inval) && !ul_class_held(UL_ENTRY));
+	UDAX_BUG_ON(!ul_held_excl(r->inval) && !ul_class_held(UL_ENTRY) && !ul_remote);
 	if (!atomic_load(&r->nprivate))
 		return;
 	ul_mutex_lock(&r->lock, UL_RMAP);

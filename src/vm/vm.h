@@ -136,6 +136,11 @@ struct rmap {
 	_Atomic int nprivate;       /* private windows among them */
 	int pool_fd;
 	pthread_rwlock_t *inval;    /* the owner's invalidate lock (assertions) */
+	/* the inode's shared "mapped by" mask (runtime region) and this
+	 * process's bit in it: set while the list is not empty, so other
+	 * processes send their shootdowns here */
+	_Atomic uint64_t *mapped_by;
+	uint64_t me_bit;
 };
 
 static inline char *vm_page_addr(struct window *w, uint64_t pg)

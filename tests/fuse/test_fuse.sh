@@ -240,8 +240,21 @@ else
 	finish
 fi
 mkdir "$T/mnt2"
-expect_fail "a second mount of the same pool is refused" "in use|busy|Busy" \
-	"$UDAX" mount "$POOL" "$T/mnt2"
+# A second daemon (another process) shares the pool: what one mount
+# writes, the other reads.
+if "$UDAX" mount "$POOL" "$T/mnt2" 2>"$T/daemon2.log" && wait_mounted "$T/mnt2"; then
+	ok "a second mount of the same pool (another process) works"
+	echo shared-by-two >"$MNT/two.txt"
+	check "the second mount reads what the first wrote" \
+		grep -q shared-by-two "$T/mnt2/two.txt"
+	echo back >"$T/mnt2/back.txt"
+	check "the first mount reads what the second wrote" grep -q back "$MNT/back.txt"
+	rm -f "$MNT/two.txt" "$MNT/back.txt"
+	"$UDAX" umount "$T/mnt2" || bad "udax umount of the second mount"
+else
+	bad "a second mount of the same pool failed"
+	cat "$T/daemon2.log"
+fi
 check "mount point is fuse.udax with default_permissions" \
 	grep -Eq " $MNT [^ ]* [^-]*- fuse.udax $POOL .*default_permissions" /proc/self/mountinfo
 

@@ -1,0 +1,430 @@
+/*
+ * test_xproc.c - the founding race and its neighbours played by two
+ * PROCESSES, deterministically: schedule points shared between the
+ * processes (util/sched.c, sched_share) stop one process's pwrite
+ * between its allocation and its cross-process zero-page eviction while
+ * the other process stores through its mapping.
+ *
+ * Each test forks two children that mount the pool themselves (a mount
+ * never crosses fork) and a parent that orders them through a shared
+ * page: step counters the children wait on, and the schedule points.
+ *
+ *   xproc_seed        P0 read-faults the hole (zero page); P1's pwrite
+ *                     allocates and stops before its eviction reaches
+ *                     P0; P0 stores (write fault: it must find P1's
+ *                     block, and its entry is dirty); P1's eviction
+ *                     runs in P0 (rule c: the dirty entry stays); P0
+ *                     fsyncs; the shadow image (shared by both) is the
+ *                     power cut; remounted, P0's store is there.
+ *                     Mutant DROP_DIRTY (the 2016 invalidation) fails.
+ *   xproc_zero_evicted P0 maps a hole, P1 pwrites it, P0 reads through
+ *                     its mapping: P1's bytes, not the zero page.
+ *                     Mutant NO_SHOOTDOWN fails.
+ *   xproc_grow        P0 maps past EOF; P1 extends the file; P0 reads
+ *                     the new bytes (no SIGBUS from a stale size).
+ *                     Mutant STALE_CACHE fails.
+ *   xproc_truncate    P0 maps and reads a block; P1 truncates to 0 and
+ *                     writes new data; P0 sees the new data, never the
+ *                     old block's bytes.
+ *   xproc_writeback   P0 stores through its mapping; P1 fsyncs (rule d
+ *                     across processes: P0's agent write-protects and
+ *                     flushes); the shadow image has P0's store.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "t.h"
+#include "util/sched.h"
+
+struct shared {
+	_Atomic int step;
+	_Atomic int failed;
+	char msg[256];
+};
+static struct shared *sh;
+static void *sched_page;
+static const char *pool;
+static char img[256];
+
+static void wait_step(int s)
+{
+	for (int i = 0; i < 20000 && atomic_load(&sh->step) < s; i++)
+		usleep(500);
+	if (atomic_load(&sh->step) < s) {
+		fprintf(stderr, "  child %d: timed out waiting for step %d\n", (int)getpid(), s);
+		_exit(9);
+	}
+}
+
+static void set_step(int s)
+{
+	atomic_store(&sh->step, s);
+}
+
+#define CFAIL(...) do { snprintf(sh->msg, sizeof(sh->msg), __VA_ARGS__); \
+	fprintf(stderr, "  child %d: %s\n", (int)getpid(), sh->msg); \
+	atomic_store(&sh->failed, 1); _exit(1); } while (0)
+
+static void setup(const char *tag, uint64_t size)
+{
+	pool = t_pool(tag);
+	snprintf(img, sizeof(img), "%s.img", pool);
+	memset(sh, 0, sizeof(*sh));
+	memset(sched_page, 0, 4096);
+	udax_fs *fs;
+	if (udax_mkfs(pool, 16ull << 20, 0) || udax_mount(pool, NULL, &fs)) {
+		fprintf(stderr, "setup: %s\n", udax_last_error());
+		exit(2);
+	}
+	int fd = udax_open(fs, "/f", O_RDWR | O_CREAT, 0644);
+	udax_ftruncate(fs, fd, (off_t)size);
+	udax_close(fs, fd);
+	udax_unmount(fs);
+}
+
+static udax_fs *child_mount(int *fd, const char *opts)
+{
+	udax_fs *fs;
+	alarm(60);
+	if (udax_mount(pool, opts, &fs))
+		CFAIL("mount: %s", udax_last_error());
+	*fd = udax_open(fs, "/f", O_RDWR, 0);
+	if (*fd < 0)
+		CFAIL("open: %d", *fd);
+	return fs;
+}
+
+static int wait_child(pid_t pid)
+{
+	int status = 0;
+	for (int i = 0; i < 1200; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		usleep(50000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return 99;
+}
+
+/* The first bytes of /f in the pool image @path. */
+static int image_byte(const char *path, off_t off, char *c)
+{
+	udax_fs *fs;
+	if (udax_mount(path, "ro", &fs))
+		return -1;
+	int fd = udax_open(fs, "/f", O_RDONLY, 0);
+	ssize_t n = fd >= 0 ? udax_pread(fs, fd, c, 1, off) : -1;
+	udax_unmount(fs);
+	return n == 1 ? 0 : -1;
+}
+
+/* ---- xproc_seed ---- */
+
+static void seed_p0(void)
+{
+	int fd;
+	udax_fs *fs = child_mount(&fd, "shadow");
+	char *p;
+	if (udax_mmap(fs, fd, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)&p))
+		CFAIL("mmap: %s", udax_last_error());
+	if (p[0] != 0)
+		CFAIL("hole reads %d", p[0]);     /* read fault: zero page */
+	set_step(1);
+	wait_step(2);                          /* P1's pwrite stopped before eviction */
+	p[0] = 'A';                            /* write fault */
+	set_step(3);
+	wait_step(4);                          /* P1's pwrite finished */
+	if (p[0] != 'A' || p[1] != 'B')
+		CFAIL("after the pwrite: %c%c", p[0], p[1]);
+	if (udax_fsync(fs, fd))
+		CFAIL("fsync");
+	if (udax_shadow_save(fs, img))
+		CFAIL("shadow save: %s", udax_last_error());
+	udax_munmap(fs, p, 8192);
+	udax_close(fs, fd);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void seed_p1(void)
+{
+	int fd;
+	char buf[4096];
+	wait_step(1);
+	udax_fs *fs = child_mount(&fd, "shadow");
+	memset(buf, 'B', sizeof(buf));
+	sched_arm("remote:before-evict");
+	set_step(10);                          /* armed */
+	if (udax_pwrite(fs, fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+		CFAIL("pwrite");
+	set_step(4);
+	wait_step(5);
+	udax_close(fs, fd);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void xproc_seed(void)
+{
+	setup("seed", 8192);
+	pid_t a = fork();
+	if (a == 0)
+		seed_p0();
+	pid_t b = fork();
+	if (b == 0)
+		seed_p1();
+	wait_step(10);
+	CHECK_EQ(sched_wait("remote:before-evict", 20000), 0);
+	set_step(2);                           /* P0 stores now */
+	wait_step(3);
+	sched_release("remote:before-evict");  /* the eviction reaches P0 */
+	wait_step(4);
+	set_step(5);
+	CHECK_EQ(wait_child(a), 0);
+	CHECK_EQ(wait_child(b), 0);
+	char c = 0;
+	CHECK_EQ(image_byte(img, 0, &c), 0);
+	CHECK_EQ(c, 'A');                      /* the store survived the power cut */
+	CHECK_EQ(image_byte(img, 1, &c), 0);
+	CHECK_EQ(c, 'B');
+	CHECK_EQ(t_fsck(img), 0);
+	CHECK_EQ(t_fsck(pool), 0);
+	unlink(img);
+	unlink(pool);
+}
+
+/* ---- xproc_zero_evicted ---- */
+
+static void zero_p0(void)
+{
+	int fd;
+	udax_fs *fs = child_mount(&fd, NULL);
+	volatile char *p;
+	if (udax_mmap(fs, fd, 8192, PROT_READ, MAP_SHARED, 0, (void **)&p))
+		CFAIL("mmap");
+	if (p[4096] != 0)
+		CFAIL("hole reads %d", p[4096]);
+	set_step(1);
+	wait_step(2);
+	if (p[4096] != 'Z' || p[8191] != 'Z')
+		CFAIL("after the other process's pwrite the mapping shows %d, not 'Z'", p[4096]);
+	udax_munmap(fs, (void *)p, 8192);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void zero_p1(void)
+{
+	int fd;
+	char buf[4096];
+	wait_step(1);
+	udax_fs *fs = child_mount(&fd, NULL);
+	memset(buf, 'Z', sizeof(buf));
+	if (udax_pwrite(fs, fd, buf, sizeof(buf), 4096) != (ssize_t)sizeof(buf))
+		CFAIL("pwrite");
+	set_step(2);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void xproc_zero_evicted(void)
+{
+	setup("zero", 8192);
+	pid_t a = fork();
+	if (a == 0)
+		zero_p0();
+	pid_t b = fork();
+	if (b == 0)
+		zero_p1();
+	CHECK_EQ(wait_child(a), 0);
+	CHECK_EQ(wait_child(b), 0);
+	unlink(pool);
+}
+
+/* ---- xproc_grow ---- */
+
+static sigjmp_buf jb;
+static void on_bus(int sig)
+{
+	(void)sig;
+	siglongjmp(jb, 1);
+}
+
+static void grow_p0(void)
+{
+	int fd;
+	udax_fs *fs = child_mount(&fd, NULL);
+	volatile char *p;
+	if (udax_mmap(fs, fd, 16384, PROT_READ, MAP_SHARED, 0, (void **)&p))
+		CFAIL("mmap");
+	(void)p[0];
+	set_step(1);
+	wait_step(2);
+	signal(SIGBUS, on_bus);
+	if (sigsetjmp(jb, 1))
+		CFAIL("SIGBUS reading what the other process appended");
+	if (p[8192] != 'G')
+		CFAIL("appended page reads %d", p[8192]);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void grow_p1(void)
+{
+	int fd;
+	char buf[4096];
+	wait_step(1);
+	udax_fs *fs = child_mount(&fd, NULL);
+	memset(buf, 'G', sizeof(buf));
+	if (udax_pwrite(fs, fd, buf, sizeof(buf), 8192) != (ssize_t)sizeof(buf))
+		CFAIL("pwrite");
+	set_step(2);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void xproc_grow(void)
+{
+	setup("grow", 4096);
+	pid_t a = fork();
+	if (a == 0)
+		grow_p0();
+	pid_t b = fork();
+	if (b == 0)
+		grow_p1();
+	CHECK_EQ(wait_child(a), 0);
+	CHECK_EQ(wait_child(b), 0);
+	unlink(pool);
+}
+
+/* ---- xproc_truncate ---- */
+
+static void trunc_p0(void)
+{
+	int fd;
+	char buf[4096];
+	udax_fs *fs = child_mount(&fd, NULL);
+	memset(buf, 'O', sizeof(buf));
+	udax_pwrite(fs, fd, buf, sizeof(buf), 0);
+	volatile char *p;
+	if (udax_mmap(fs, fd, 4096, PROT_READ, MAP_SHARED, 0, (void **)&p))
+		CFAIL("mmap");
+	if (p[0] != 'O')
+		CFAIL("old data reads %d", p[0]);
+	set_step(1);
+	wait_step(2);
+	if (p[0] != 'N' || p[4095] != 'N')
+		CFAIL("after truncate + pwrite elsewhere the mapping shows %d, not 'N'", p[0]);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void trunc_p1(void)
+{
+	int fd;
+	char buf[8192];
+	wait_step(1);
+	udax_fs *fs = child_mount(&fd, NULL);
+	if (udax_ftruncate(fs, fd, 0))
+		CFAIL("truncate");
+	/* a larger write, so the allocator is unlikely to hand back the
+	 * old block at the old place */
+	memset(buf, 'X', sizeof(buf));
+	int fd2 = udax_open(fs, "/other", O_RDWR | O_CREAT, 0644);
+	udax_pwrite(fs, fd2, buf, sizeof(buf), 0);
+	memset(buf, 'N', sizeof(buf));
+	if (udax_pwrite(fs, fd, buf, 4096, 0) != 4096)
+		CFAIL("pwrite");
+	set_step(2);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void xproc_truncate(void)
+{
+	setup("trunc", 4096);
+	pid_t a = fork();
+	if (a == 0)
+		trunc_p0();
+	pid_t b = fork();
+	if (b == 0)
+		trunc_p1();
+	CHECK_EQ(wait_child(a), 0);
+	CHECK_EQ(wait_child(b), 0);
+	CHECK_EQ(t_fsck(pool), 0);
+	unlink(pool);
+}
+
+/* ---- xproc_writeback ---- */
+
+static void wb_p0(void)
+{
+	int fd;
+	char buf[4096];
+	udax_fs *fs = child_mount(&fd, "shadow");
+	memset(buf, 'o', sizeof(buf));
+	udax_pwrite(fs, fd, buf, sizeof(buf), 0);
+	udax_fsync(fs, fd);
+	char *p;
+	if (udax_mmap(fs, fd, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)&p))
+		CFAIL("mmap");
+	p[100] = 'S';                          /* dirty, in this process only */
+	set_step(1);
+	wait_step(2);                          /* the other process fsynced */
+	if (udax_shadow_save(fs, img))
+		CFAIL("save");
+	set_step(3);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void wb_p1(void)
+{
+	int fd;
+	wait_step(1);
+	udax_fs *fs = child_mount(&fd, "shadow");
+	if (udax_fsync(fs, fd))
+		CFAIL("fsync");
+	set_step(2);
+	wait_step(3);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void xproc_writeback(void)
+{
+	setup("wb", 4096);
+	pid_t a = fork();
+	if (a == 0)
+		wb_p0();
+	pid_t b = fork();
+	if (b == 0)
+		wb_p1();
+	CHECK_EQ(wait_child(a), 0);
+	CHECK_EQ(wait_child(b), 0);
+	char c = 0;
+	CHECK_EQ(image_byte(img, 100, &c), 0);
+	CHECK_EQ(c, 'S');
+	unlink(img);
+	unlink(pool);
+}
+
+int main(int argc, char **argv)
+{
+	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	sched_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	sched_share(sched_page);
+	const char *only = argc > 1 ? argv[1] : NULL;
+#define RUN_IF(fn) do { if (!only || !strcmp(only, #fn)) RUN(fn); } while (0)
+	RUN_IF(xproc_seed);
+	RUN_IF(xproc_zero_evicted);
+	RUN_IF(xproc_grow);
+	RUN_IF(xproc_truncate);
+	RUN_IF(xproc_writeback);
+	return t_summary();
+}
