@@ -111,11 +111,12 @@ static int wait_child(pid_t pid)
 	return 99;
 }
 
-/* The first bytes of /f in the pool image @path. */
+/* The byte at @off of /f in the pool image @path (mounted read-write:
+ * a power-cut image may need its journal replayed). */
 static int image_byte(const char *path, off_t off, char *c)
 {
 	udax_fs *fs;
-	if (udax_mount(path, "ro", &fs))
+	if (udax_mount(path, NULL, &fs))
 		return -1;
 	int fd = udax_open(fs, "/f", O_RDONLY, 0);
 	ssize_t n = fd >= 0 ? udax_pread(fs, fd, c, 1, off) : -1;
@@ -135,10 +136,10 @@ static void seed_p0(void)
 	if (p[0] != 0)
 		CFAIL("hole reads %d", p[0]);     /* read fault: zero page */
 	set_step(1);
-	wait_step(2);                          /* P1's pwrite stopped before eviction */
+	wait_step(3);                          /* P1's pwrite stopped before eviction */
 	p[0] = 'A';                            /* write fault */
-	set_step(3);
-	wait_step(4);                          /* P1's pwrite finished */
+	set_step(4);
+	wait_step(5);                          /* P1's pwrite finished */
 	if (p[0] != 'A' || p[1] != 'B')
 		CFAIL("after the pwrite: %c%c", p[0], p[1]);
 	if (udax_fsync(fs, fd))
@@ -159,11 +160,11 @@ static void seed_p1(void)
 	udax_fs *fs = child_mount(&fd, "shadow");
 	memset(buf, 'B', sizeof(buf));
 	sched_arm("remote:before-evict");
-	set_step(10);                          /* armed */
+	set_step(2);                           /* armed */
 	if (udax_pwrite(fs, fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
 		CFAIL("pwrite");
-	set_step(4);
-	wait_step(5);
+	set_step(5);
+	wait_step(6);
 	udax_close(fs, fd);
 	udax_unmount(fs);
 	_exit(0);
@@ -178,13 +179,15 @@ static void xproc_seed(void)
 	pid_t b = fork();
 	if (b == 0)
 		seed_p1();
-	wait_step(10);
+	/* steps only grow: 1 P0 mapped the zero page, 2 P1 armed, 3 P0
+	 * may store, 4 P0 stored, 5 P1's pwrite returned, 6 P1 may go */
+	wait_step(2);
 	CHECK_EQ(sched_wait("remote:before-evict", 20000), 0);
-	set_step(2);                           /* P0 stores now */
-	wait_step(3);
-	sched_release("remote:before-evict");  /* the eviction reaches P0 */
+	set_step(3);                           /* P0 stores now */
 	wait_step(4);
-	set_step(5);
+	sched_release("remote:before-evict");  /* the eviction reaches P0 */
+	wait_step(5);
+	set_step(6);
 	CHECK_EQ(wait_child(a), 0);
 	CHECK_EQ(wait_child(b), 0);
 	char c = 0;
