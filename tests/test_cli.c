@@ -10,6 +10,7 @@
  */
 #include "t.h"
 
+#include <ctype.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -167,6 +168,25 @@ static int count_lines(const char *out)
 	return n;
 }
 
+/* Column @col (1: 1K-blocks or Size or Inodes, 2: Used, 3: Available,
+ * 4: Use%) of the line after the header of `udax df` output @out, for a
+ * pool name without spaces; -1 if it is no number. */
+static long long df_column(const char *out, int col)
+{
+	const char *p = out ? strchr(out, '\n') : NULL;
+
+	if (!p)
+		return -1;
+	p++;
+	for (int i = 0; i < col; i++) {
+		while (*p && *p != ' ')
+			p++;
+		while (*p == ' ')
+			p++;
+	}
+	return *p >= '0' && *p <= '9' ? strtoll(p, NULL, 10) : -1;
+}
+
 /* The number after @label in @out (e.g. "Blocks:"), or -1. */
 static long long field(const char *out, const char *label)
 {
@@ -261,6 +281,342 @@ static int fsck_status(const char *pool)
 		fprintf(stderr, "    fsck %s exited %d:\n%s\n", pool, r, out);
 	free(out);
 	return r;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* A small JSON reader for the --json outputs                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Enough of RFC 8259 to check that a text is one valid JSON value and
+ * to pick members out of it: the CI image has no python3 (and the
+ * test must not need one), so the check is done here.  Strings must be
+ * valid UTF-8 with every control character escaped.
+ */
+static const char *js_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+/* Length of the valid UTF-8 sequence at @s, 0 if there is none. */
+static int js_utf8(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	int len;
+
+	if (s[0] < 0x80)
+		return 1;
+	len = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 :
+	      s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	if (s[0] == 0xed)
+		hi = 0x9f;
+	if (s[0] == 0xf0)
+		lo = 0x90;
+	if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (!len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (int i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+static int js_hex4(const char *p, unsigned *out)
+{
+	*out = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+		        c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (d < 0)
+			return -1;
+		*out = *out * 16 + (unsigned)d;
+	}
+	return 0;
+}
+
+/* The string at @p (at its '"'): its end, and its decoded bytes into
+ * @dec (NUL-terminated, at most strlen(p) + 1 bytes) unless NULL. */
+static const char *js_string(const char *p, char *dec)
+{
+	if (*p++ != '"')
+		return NULL;
+	while (*p != '"') {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x20)
+			return NULL;   /* a raw control character, NUL included */
+		if (c == '\\') {
+			unsigned u, lo;
+			const char *m = strchr("\"\\/bfnrt", p[1]);
+			if (p[1] && m) {
+				if (dec)
+					*dec++ = "\"\\/\b\f\n\r\t"[m - "\"\\/bfnrt"];
+				p += 2;
+				continue;
+			}
+			if (p[1] != 'u' || js_hex4(p + 2, &u))
+				return NULL;
+			p += 6;
+			if (u >= 0xd800 && u <= 0xdbff) {
+				if (p[0] != '\\' || p[1] != 'u' || js_hex4(p + 2, &lo) ||
+				    lo < 0xdc00 || lo > 0xdfff)
+					return NULL;
+				u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+				p += 6;
+			} else if (u >= 0xdc00 && u <= 0xdfff) {
+				return NULL;
+			}
+			if (!dec)
+				continue;
+			if (u < 0x80) {
+				*dec++ = (char)u;
+			} else if (u < 0x800) {
+				*dec++ = (char)(0xc0 | u >> 6);
+				*dec++ = (char)(0x80 | (u & 0x3f));
+			} else if (u < 0x10000) {
+				*dec++ = (char)(0xe0 | u >> 12);
+				*dec++ = (char)(0x80 | (u >> 6 & 0x3f));
+				*dec++ = (char)(0x80 | (u & 0x3f));
+			} else {
+				*dec++ = (char)(0xf0 | u >> 18);
+				*dec++ = (char)(0x80 | (u >> 12 & 0x3f));
+				*dec++ = (char)(0x80 | (u >> 6 & 0x3f));
+				*dec++ = (char)(0x80 | (u & 0x3f));
+			}
+			continue;
+		}
+		int n = js_utf8((const unsigned char *)p);
+		if (!n)
+			return NULL;
+		if (dec) {
+			memcpy(dec, p, (size_t)n);
+			dec += n;
+		}
+		p += n;
+	}
+	if (dec)
+		*dec = 0;
+	return p + 1;
+}
+
+static const char *js_value(const char *p, int depth);
+
+static const char *js_container(const char *p, int depth)
+{
+	char close = *p == '{' ? '}' : ']';
+
+	p = js_ws(p + 1);
+	if (*p == close)
+		return p + 1;
+	for (;;) {
+		if (close == '}') {
+			p = js_string(p, NULL);
+			if (!p)
+				return NULL;
+			p = js_ws(p);
+			if (*p++ != ':')
+				return NULL;
+		}
+		p = js_value(p, depth + 1);
+		if (!p)
+			return NULL;
+		p = js_ws(p);
+		if (*p == close)
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+		p = js_ws(p);
+	}
+}
+
+/* The end of the value at @p (after white space), or NULL if invalid. */
+static const char *js_value(const char *p, int depth)
+{
+	p = js_ws(p);
+	if (depth > 32)
+		return NULL;
+	if (*p == '{' || *p == '[')
+		return js_container(p, depth);
+	if (*p == '"')
+		return js_string(p, NULL);
+	for (const char *lit = "true\0false\0null\0"; *lit; lit += strlen(lit) + 1)
+		if (!strncmp(p, lit, strlen(lit)))
+			return p + strlen(lit);
+	const char *s = p;
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (*p >= '0' && *p <= '9')
+			p++;
+	else
+		return NULL;
+	if (*p == '.') {
+		if (*++p < '0' || *p > '9')
+			return NULL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (*p < '0' || *p > '9')
+			return NULL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return p > s ? p : NULL;
+}
+
+/* @text is one JSON object, nothing before it and only a newline after
+ * (as the --json options write it).  Prints the text when it is not. */
+static int json_object_ok(const char *text)
+{
+	const char *end = text && text[0] == '{' ? js_value(text, 0) : NULL;
+
+	if (end && !strcmp(end, "\n"))
+		return 1;
+	fprintf(stderr, "    not one JSON object%s%s:\n%s\n", end ? ", then: " : "",
+	        end ? end : "", text ? text : "(null)");
+	return 0;
+}
+
+/* The value of member @key of the object at @obj, or NULL. */
+static const char *json_member(const char *obj, const char *key)
+{
+	const char *p = js_ws(obj);
+
+	if (*p != '{')
+		return NULL;
+	p = js_ws(p + 1);
+	while (*p == '"') {
+		char *k = malloc(strlen(p) + 1);
+		const char *e = k ? js_string(p, k) : NULL;
+		int match = e && !strcmp(k, key);
+		free(k);
+		if (!e)
+			return NULL;
+		p = js_ws(e);
+		if (*p++ != ':')
+			return NULL;
+		p = js_ws(p);
+		if (match)
+			return p;
+		p = js_value(p, 1);
+		if (!p)
+			return NULL;
+		p = js_ws(p);
+		if (*p != ',')
+			return NULL;
+		p = js_ws(p + 1);
+	}
+	return NULL;
+}
+
+/* Element @i of the array at @arr, or NULL. */
+static const char *json_element(const char *arr, int i)
+{
+	const char *p = js_ws(arr);
+
+	if (*p != '[')
+		return NULL;
+	p = js_ws(p + 1);
+	if (*p == ']')
+		return NULL;
+	for (; i > 0; i--) {
+		p = js_value(p, 1);
+		if (!p)
+			return NULL;
+		p = js_ws(p);
+		if (*p != ',')
+			return NULL;
+		p = js_ws(p + 1);
+	}
+	return p;
+}
+
+static int json_length(const char *arr)
+{
+	int n = 0;
+
+	while (json_element(arr, n))
+		n++;
+	return n;
+}
+
+/* Member @key as a string (decoded; static, valid until the next call),
+ * or NULL when missing or not a string. */
+static const char *json_str(const char *obj, const char *key)
+{
+	static char *buf;
+	const char *v = json_member(obj, key);
+
+	free(buf);
+	buf = NULL;
+	if (!v || *v != '"' || !(buf = malloc(strlen(v) + 1)) || !js_string(v, buf))
+		return NULL;
+	return buf;
+}
+
+/* Member @key as a number (-1 when missing or not an integer). */
+static long long json_num(const char *obj, const char *key)
+{
+	const char *v = json_member(obj, key);
+	char *end;
+	long long n;
+
+	if (!v || !((*v >= '0' && *v <= '9') || *v == '-'))
+		return -1;
+	n = strtoll(v, &end, 10);
+	return *end == '.' || *end == 'e' || *end == 'E' ? -1 : n;
+}
+
+/* Member @key is the literal @lit (true, false, null). */
+static int json_is(const char *obj, const char *key, const char *lit)
+{
+	const char *v = json_member(obj, key);
+
+	return v && !strncmp(v, lit, strlen(lit)) && !isalnum((unsigned char)v[strlen(lit)]);
+}
+
+/* Run "udax ARGS 2>/dev/null": stdout alone, for the --json outputs. */
+static int uxo(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int uxo(char **out, const char *fmt, ...)
+{
+	char *args = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&args, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -1;
+	r = sh(out, "'%s' %s 2>/dev/null", cli, args);
+	free(args);
+	return r;
+}
+
+/* If python3 is there, its json module accepts @text as well. */
+static int python_accepts(const char *text)
+{
+	const char *f = tmp_path("/tmp", "json.txt");
+
+	if (system("command -v python3 >/dev/null 2>&1") != 0)
+		return 1;
+	if (write_file(f, text, strlen(text)) != 0)
+		return 0;
+	int r = sh(NULL, "python3 -c 'import json, sys; json.load(open(sys.argv[1], encoding=\"utf-8\"))' '%s'", f);
+	unlink(f);
+	return r == 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -396,17 +752,12 @@ static void test_mkfs(void)
 
 	CHECK_EQ(ux(&out, "df '%s'", pool), 0);
 	CHECK(has(out, pool));
-	CHECK(has(out, "size:"));
-	CHECK(has(out, "used:"));
-	CHECK(has(out, "free:"));
-	CHECK(has(out, "use%:"));
-	CHECK(has(out, "inodes:"));
-	/* "free:    X MiB (N bytes)": the same space info reports */
-	const char *fb = strstr(out, "free:");
-	const char *paren = fb ? strchr(fb, '(') : NULL;
-	CHECK(paren != NULL);
-	if (paren && free_blocks >= 0)
-		CHECK_EQ(strtoll(paren + 1, NULL, 10), free_blocks * 4096);
+	CHECK(has(out, "1K-blocks  Used Available Use% Mounted on\n"));
+	CHECK_EQ(count_lines(out), 2);
+	/* Available, in KiB: the same space info reports */
+	if (free_blocks >= 0)
+		CHECK_EQ(df_column(out, 3), free_blocks * 4);
+	CHECK_EQ(df_column(out, 1), df_column(out, 2) + df_column(out, 3));
 	free(out);
 	CHECK_EQ(ux(&out, "mkdir '%s' /counted", pool), 0);
 	free(out);
@@ -449,10 +800,7 @@ static void test_put_get_big(void)
 	CHECK(has(out, "data 0..67108864"));
 	free(out);
 	CHECK_EQ(ux(&out, "df '%s'", pool), 0);
-	CHECK(field(out, "used:") >= 0);
-	const char *u = strstr(out, "used:");
-	if (u && strchr(u, '('))
-		CHECK(strtoll(strchr(u, '(') + 1, NULL, 10) >= 64ll << 20);
+	CHECK(df_column(out, 2) >= 64ll << 10);   /* Used, KiB */
 	free(out);
 
 	CHECK_EQ(ux(&out, "get '%s' /big.bin '%s'", pool, dst), 0);
@@ -606,8 +954,8 @@ static long long inodes_used(const char *pool)
 	char *out = NULL;
 	long long n = -1;
 
-	if (ux(&out, "df '%s'", pool) == 0)
-		n = field(out, "inodes:");
+	if (ux(&out, "df -i '%s'", pool) == 0)
+		n = df_column(out, 2);   /* IUsed */
 	free(out);
 	return n;
 }
@@ -1120,6 +1468,417 @@ static void test_paths_and_names(void)
 	unlink(pool);
 }
 
+/* udax stat prints what GNU stat(1) prints for a file, line by line. */
+static void test_stat_format(void)
+{
+	const char *pool = tmp_path("/dev/shm", "statfmt.pool");
+	char *out = NULL, expect[512];
+	udax_fs *fs;
+	struct stat st;
+	int fd;
+
+	CHECK_EQ(ux(NULL, "mkfs '%s' 16M", pool), 0);
+	REQUIRE(udax_mount(pool, NULL, &fs) == 0);
+	fd = udax_open(fs, "/f", O_WRONLY | O_CREAT, 0640);
+	CHECK(fd >= 0 && udax_pwrite(fs, fd, "hello", 5, 0) == 5);
+	CHECK_EQ(udax_close(fs, fd), 0);
+	fd = udax_open(fs, "/empty", O_WRONLY | O_CREAT, 0600);
+	CHECK_EQ(udax_close(fs, fd), 0);
+	CHECK_EQ(udax_mkdir(fs, "/d", 0755), 0);
+	CHECK_EQ(udax_symlink(fs, "d/target", "/l"), 0);
+	struct timespec ts[2] = { { 1000000000, 123456789 }, { 1800000000, 5 } };
+	CHECK_EQ(udax_utimens(fs, "/f", ts), 0);
+	CHECK_EQ(udax_stat(fs, "/f", &st), 0);
+	CHECK_EQ(udax_unmount(fs), 0);
+
+	/* TZ fixed so that the times are known: stat(1) shows local time */
+	CHECK_EQ(sh(&out, "TZ=UTC0 '%s' stat '%s' /f", cli, pool), 0);
+	CHECK(has(out, "  File: /f\n"));
+	CHECK(has(out, "  Size: 5         \tBlocks: 8          IO Block: 4096   regular file\n"));
+	snprintf(expect, sizeof(expect), "Device: 0,0\tInode: %-10llu  Links: 1\n",
+	         (unsigned long long)st.st_ino);
+	CHECK(has(out, expect));
+	CHECK(has(out, "Access: (0640/-rw-r-----)  Uid: ("));
+	snprintf(expect, sizeof(expect), "Uid: (%5u/", (unsigned)st.st_uid);
+	CHECK(has(out, expect));
+	snprintf(expect, sizeof(expect), "Gid: (%5u/", (unsigned)st.st_gid);
+	CHECK(has(out, expect));
+	CHECK(has(out, "\nAccess: 2001-09-09 01:46:40.123456789 +0000\n"));
+	CHECK(has(out, "\nModify: 2027-01-15 08:00:00.000000005 +0000\n"));
+	CHECK(has(out, "\nChange: "));
+	CHECK(has(out, "\n Birth: -\n"));
+	CHECK(has(out, "\ndata 0..5 (5 B)\n"));
+	/* the order of stat(1) */
+	const char *a = strstr(out, "  File:"), *b = strstr(out, "  Size:"),
+	           *c = strstr(out, "Device:"), *d = strstr(out, "Access: ("),
+	           *e = strstr(out, "Modify:"), *f = strstr(out, " Birth:");
+	CHECK(a && b && c && d && e && f && a < b && b < c && c < d && d < e && e < f);
+	free(out);
+	/* another zone: the offset follows it */
+	CHECK_EQ(sh(&out, "TZ=XST-5 '%s' stat '%s' /f", cli, pool), 0);
+	CHECK(has(out, "\nAccess: 2001-09-09 06:46:40.123456789 +0500\n"));
+	free(out);
+
+	CHECK_EQ(ux(&out, "stat '%s' /empty", pool), 0);
+	CHECK(has(out, "  Size: 0         \tBlocks: 0          IO Block: 4096   regular empty file\n"));
+	CHECK(has(out, "Access: (0600/-rw-------)"));
+	CHECK(has(out, "data: none\n"));
+	free(out);
+	CHECK_EQ(ux(&out, "stat '%s' /d", pool), 0);
+	CHECK(has(out, "IO Block: 4096   directory\n"));
+	CHECK(has(out, "Links: 2\n"));
+	CHECK(has(out, "Access: (0755/drwxr-xr-x)"));
+	CHECK(lacks(out, "data"));
+	free(out);
+	CHECK_EQ(ux(&out, "stat '%s' /l", pool), 0);
+	CHECK(has(out, "  File: /l -> d/target\n"));
+	CHECK(has(out, "  Size: 8         \tBlocks: 0          IO Block: 4096   symbolic link\n"));
+	CHECK(has(out, "Access: (0777/lrwxrwxrwx)"));
+	free(out);
+	CHECK_EQ(fsck_status(pool), 0);
+	unlink(pool);
+}
+
+/* Offset of the end of the @k-th (from 0) blank-separated word of the
+ * line at @line. */
+static long token_end(const char *line, int k)
+{
+	const char *p = line;
+
+	for (int i = 0; ; i++) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\n')
+			p++;
+		if (i == k || !*p || *p == '\n')
+			return (long)(p - line);
+	}
+}
+
+/* df's table; -h with df's rounding (numfmt --round=up is the same
+ * gnulib arithmetic); -i. */
+static void test_df_format(void)
+{
+	const char *pool = tmp_path("/dev/shm", "dffmt.pool");
+	const char *src = tmp_path("/tmp", "dffmt.src");
+	char *out = NULL, *js = NULL, *num = NULL, expect[256];
+	size_t n = 3u << 20;
+	char *buf = malloc(n);
+
+	REQUIRE(buf);
+	memset(buf, 'x', n);
+	REQUIRE(write_file(src, buf, n - 1000) == 0);
+	free(buf);
+	CHECK_EQ(ux(NULL, "mkfs '%s' 40M", pool), 0);
+	CHECK_EQ(ux(NULL, "put '%s' '%s' /x", pool, src), 0);
+	CHECK_EQ(ux(NULL, "mkdir '%s' /d", pool), 0);
+
+	CHECK_EQ(uxo(&js, "df --json '%s'", pool), 0);
+	REQUIRE(json_object_ok(js));
+	long long size = json_num(js, "size"), used = json_num(js, "used");
+	long long avail = json_num(js, "available");
+	CHECK(size > 0 && used >= 3 << 20 && avail > 0 && used + avail == size);
+
+	CHECK_EQ(ux(&out, "df '%s'", pool), 0);
+	CHECK(has(out, "Filesystem"));
+	CHECK(!strncmp(out, "Filesystem ", 11));
+	CHECK(has(out, " 1K-blocks  Used Available Use% Mounted on\n"));
+	CHECK_EQ(df_column(out, 1), (size + 1023) / 1024);
+	CHECK_EQ(df_column(out, 2), (used + 1023) / 1024);
+	CHECK_EQ(df_column(out, 3), (avail + 1023) / 1024);
+	CHECK_EQ(df_column(out, 4), (used * 100 + size - 1) / size);   /* rounded up */
+	CHECK(has(out, "% -\n"));
+	/* the columns line up: each number ends under the end of its
+	 * header, "-" starts under "Mounted on" */
+	const char *row = strchr(out, '\n') + 1;
+	for (int k = 1; k <= 4; k++)
+		CHECK_EQ(token_end(out, k), token_end(row, k));
+	CHECK_EQ(token_end(out, 5) - 7, token_end(row, 5) - 1);
+	free(out);
+
+	CHECK_EQ(ux(&out, "df -h '%s'", pool), 0);
+	CHECK(has(out, " Size  Used Avail Use% Mounted on\n"));
+	CHECK_EQ(sh(&num, "numfmt --to=iec --round=up %lld %lld %lld | tr '\\n' ' '",
+	            size, used, avail), 0);
+	char hs[32], hu[32], ha[32];
+	CHECK(num && sscanf(num, "%31s %31s %31s", hs, hu, ha) == 3);
+	snprintf(expect, sizeof(expect), " %s %5s %5s ", hs, hu, ha);
+	CHECK(has(out, expect));
+	free(num);
+	free(out);
+	CHECK_EQ(ux(&out, "df --human-readable '%s'", pool), 0);
+	CHECK(has(out, expect));
+	free(out);
+	/* -h is df's here; --help still is help */
+	CHECK_EQ(ux(&out, "df --help"), 0);
+	CHECK(has(out, "--human-readable"));
+	CHECK(has(out, "--inodes"));
+	CHECK(has(out, "--json"));
+	free(out);
+
+	CHECK_EQ(ux(&out, "df -i '%s'", pool), 0);
+	CHECK(has(out, " Inodes IUsed IFree IUse% Mounted on\n"));
+	CHECK_EQ(df_column(out, 1), json_num(js, "inodes"));
+	CHECK_EQ(df_column(out, 2), json_num(js, "inodes_used"));
+	CHECK_EQ(df_column(out, 3), json_num(js, "inodes_free"));
+	CHECK_EQ(json_num(js, "inodes_used"), 3);  /* /, /x, /d */
+	free(out);
+	CHECK_EQ(ux(&out, "df -hi '%s'", pool), 0);
+	CHECK(has(out, " Inodes IUsed IFree IUse% Mounted on\n"));
+	free(out);
+	free(js);
+	unlink(src);
+	unlink(pool);
+}
+
+/*
+ * --json of info, stat and df: one valid JSON object (checked here by
+ * a parser, and by python3's json module where there is one), the
+ * values the text shows, and names escaped: a pool and a file whose
+ * names hold a newline and a quote, a name that is not UTF-8.
+ */
+static void test_json(void)
+{
+	const char *pool = tmp_path("/dev/shm", "j\"s\non 'pool");
+	static const char weird[] = "/new\nline \"quoted\" \\ \t\x01\x7f";
+	static const char latin1[] = "/caf\xe9\xff";
+	static const char utf8[] = "/caf\xc3\xa9 \xe2\x82\xac";
+	const char *P = "\"$UDAX_TEST_POOL\"";
+	char *out = NULL, *text = NULL;
+	udax_fs *fs;
+	int fd;
+
+	/* the shell gets the pool's name from the environment */
+	setenv("UDAX_TEST_POOL", pool, 1);
+	CHECK_EQ(ux(NULL, "mkfs %s 16M", P), 0);
+	REQUIRE(udax_mount(pool, NULL, &fs) == 0);
+	const char *names[] = { weird, latin1, utf8 };
+	for (int i = 0; i < 3; i++) {
+		fd = udax_open(fs, names[i], O_WRONLY | O_CREAT, 0644);
+		CHECK(fd >= 0 && udax_pwrite(fs, fd, "abc", 3, 8192) == 3);
+		CHECK_EQ(udax_close(fs, fd), 0);
+	}
+	CHECK_EQ(udax_symlink(fs, "to\nthere", "/link"), 0);
+	CHECK_EQ(udax_unmount(fs), 0);
+
+	/* info */
+	CHECK_EQ(ux(&text, "info %s", P), 0);
+	CHECK_EQ(uxo(&out, "info --json %s", P), 0);
+	CHECK(json_object_ok(out));
+	CHECK(python_accepts(out));
+	CHECK(has(out, "\"pool\": \"/dev/shm/udax-test-"));
+	CHECK(has(out, "j\\\"s\\non 'pool\""));
+	CHECK(json_str(out, "pool") && !strcmp(json_str(out, "pool"), pool));
+	CHECK_EQ(json_num(out, "format_version"), 1);
+	CHECK(json_is(out, "clean", "true"));
+	CHECK_EQ(json_num(out, "pool_size"), 16 << 20);
+	CHECK_EQ(json_num(out, "block_size"), 4096);
+	CHECK_EQ(json_num(out, "mount_count"), field(text, "mount count:"));
+	const char *fi = strstr(text, "free:");
+	CHECK(fi && strchr(fi, '(') &&
+	      json_num(out, "free_blocks") == strtoll(strchr(fi, '(') + 1, NULL, 10));
+	CHECK(json_str(out, "uuid") && strlen(json_str(out, "uuid")) == 36 &&
+	      has(text, json_str(out, "uuid")));
+	CHECK(json_str(out, "flush") && has(text, json_str(out, "flush")));
+	CHECK(json_is(out, "map_sync", "false") || json_is(out, "map_sync", "true"));
+	long long free_blocks = json_num(out, "free_blocks");
+	free(out);
+	free(text);
+
+	/* stat of the name with a newline, quotes, a backslash, a tab and
+	 * control characters */
+	/* the shell gets the names from the environment */
+	setenv("UDAX_TEST_NAME", weird, 1);
+	const char *q = "\"$UDAX_TEST_NAME\"";
+	CHECK_EQ(uxo(&out, "stat --json %s %s", P, q), 0);
+	CHECK(json_object_ok(out));
+	CHECK(python_accepts(out));
+	CHECK(has(out, "\"file\": \"/new\\nline \\\"quoted\\\" \\\\ \\t\\u0001\\u007f\""));
+	CHECK(json_str(out, "file") && !strcmp(json_str(out, "file"), weird));
+	CHECK(json_str(out, "pool") && !strcmp(json_str(out, "pool"), pool));
+	CHECK_EQ(json_num(out, "size"), 8195);
+	CHECK_EQ(json_num(out, "blocks"), 8);
+	CHECK_EQ(json_num(out, "io_block"), 4096);
+	CHECK(json_str(out, "type") && !strcmp(json_str(out, "type"), "regular file"));
+	CHECK_EQ(json_num(out, "links"), 1);
+	CHECK_EQ(json_num(out, "mode"), 0644);
+	CHECK(json_str(out, "mode_octal") && !strcmp(json_str(out, "mode_octal"), "0644"));
+	CHECK(json_str(out, "mode_string") && !strcmp(json_str(out, "mode_string"), "-rw-r--r--"));
+	CHECK(json_is(out, "target", "null"));
+	CHECK(json_is(out, "birth", "null"));
+	CHECK(json_num(out, "modify_sec") > 1000000000);
+	CHECK(json_num(out, "modify_nsec") >= 0 && json_num(out, "modify_nsec") < 1000000000);
+	const char *data = json_member(out, "data");
+	CHECK(data && json_length(data) == 1);
+	const char *seg = data ? json_element(data, 0) : NULL;
+	CHECK(seg && json_num(seg, "start") == 8192 && json_num(seg, "end") == 8195 &&
+	      json_num(seg, "length") == 3);
+	/* the same values as the text */
+	CHECK_EQ(uxo(&text, "stat %s %s", P, q), 0);
+	CHECK_EQ(field(text, "Inode:"), json_num(out, "inode"));
+	CHECK_EQ(field(text, "Uid: ("), json_num(out, "uid"));
+	CHECK_EQ(field(text, "Gid: ("), json_num(out, "gid"));
+	CHECK(json_str(out, "user") && has(text, json_str(out, "user")));
+	CHECK(json_str(out, "modify") && has(text, json_str(out, "modify")));
+	CHECK(json_str(out, "access") && has(text, json_str(out, "access")));
+	CHECK(json_str(out, "change") && has(text, json_str(out, "change")));
+	CHECK(has(text, "\ndata 8192..8195 (3 B)\n"));
+	/* the text quotes the name, one line as for ls */
+	CHECK(has(text, "  File: '/new'$'\\n''line \"quoted\" \\ '$'\\t'$'\\001'$'\\177'\n"));
+	free(text);
+	free(out);
+
+	/* bytes that are not UTF-8 come out as \u00XX; UTF-8 as it is */
+	setenv("UDAX_TEST_NAME", latin1, 1);
+	CHECK_EQ(uxo(&out, "stat --json %s %s", P, q), 0);
+	CHECK(json_object_ok(out));
+	CHECK(python_accepts(out));
+	CHECK(has(out, "\"file\": \"/caf\\u00e9\\u00ff\""));
+	free(out);
+	setenv("UDAX_TEST_NAME", utf8, 1);
+	CHECK_EQ(uxo(&out, "stat --json %s %s", P, q), 0);
+	CHECK(json_object_ok(out));
+	CHECK(python_accepts(out));
+	CHECK(json_str(out, "file") && !strcmp(json_str(out, "file"), utf8));
+	free(out);
+
+	/* a link: its target; a directory: no data */
+	CHECK_EQ(uxo(&out, "stat --json %s /link", P), 0);
+	CHECK(json_object_ok(out));
+	CHECK(json_str(out, "target") && !strcmp(json_str(out, "target"), "to\nthere"));
+	CHECK(json_str(out, "type") && !strcmp(json_str(out, "type"), "symbolic link"));
+	CHECK(json_is(out, "data", "null"));
+	free(out);
+	CHECK_EQ(uxo(&out, "stat --json %s /", P), 0);
+	CHECK(json_object_ok(out));
+	CHECK(json_str(out, "type") && !strcmp(json_str(out, "type"), "directory"));
+	CHECK(json_is(out, "data", "null"));
+	CHECK(json_str(out, "file") && !strcmp(json_str(out, "file"), "/"));
+	free(out);
+	/* errors: no object, the status and message as without --json */
+	CHECK_EQ(ux(&out, "stat --json %s /none", P), 1);
+	CHECK(has(out, "No such file"));
+	CHECK(lacks(out, "{"));
+	free(out);
+
+	/* df */
+	CHECK_EQ(uxo(&out, "df --json %s", P), 0);
+	CHECK(json_object_ok(out));
+	CHECK(python_accepts(out));
+	CHECK(json_str(out, "filesystem") && !strcmp(json_str(out, "filesystem"), pool));
+	CHECK_EQ(json_num(out, "block_size"), 4096);
+	CHECK_EQ(json_num(out, "free_blocks"), free_blocks);   /* as info says */
+	CHECK_EQ(json_num(out, "available"), json_num(out, "free_blocks") * 4096);
+	CHECK_EQ(json_num(out, "size"), json_num(out, "total_blocks") * 4096);
+	CHECK_EQ(json_num(out, "used") + json_num(out, "available"), json_num(out, "size"));
+	CHECK_EQ(json_num(out, "use_percent"), 1);
+	CHECK_EQ(json_num(out, "inodes_used"), 5);
+	CHECK_EQ(json_num(out, "inodes_used") + json_num(out, "inodes_free"),
+	         json_num(out, "inodes"));
+	CHECK_EQ(json_num(out, "name_max"), 255);
+	CHECK(json_is(out, "mounted_on", "null"));
+	/* -h and -i change the text only */
+	CHECK_EQ(uxo(&text, "df -h -i --json %s", P), 0);
+	CHECK(text && !strcmp(text, out));
+	free(text);
+	free(out);
+
+	/* fsck */
+	CHECK_EQ(uxo(&out, "fsck --json %s", P), 0);
+	CHECK(json_object_ok(out));
+	CHECK(python_accepts(out));
+	CHECK(json_str(out, "pool") && !strcmp(json_str(out, "pool"), pool));
+	CHECK(json_is(out, "clean", "true"));
+	CHECK_EQ(json_num(out, "exit_code"), 0);
+	CHECK_EQ(json_num(out, "problem_count"), 0);
+	CHECK(json_member(out, "problems") && json_length(json_member(out, "problems")) == 0);
+	free(out);
+	unlink(pool);
+}
+
+/* fsck --json: the problems as a list, the exit status it returns. */
+static void test_fsck_json(void)
+{
+	char pool[256], *out = NULL;
+	const char *junk = tmp_path("/dev/shm", "fsckjson.junk");
+	struct dsuper sb;
+	unsigned char c;
+	int fd;
+
+	snprintf(pool, sizeof(pool), "%s", tmp_path("/dev/shm", "fsckjson.pool"));
+	/* a journal to replay and an orphan: clean, exit 0 */
+	REQUIRE(crashed_pool(pool) == 0);
+	CHECK_EQ(uxo(&out, "fsck --json '%s'", pool), 0);
+	CHECK(json_object_ok(out));
+	CHECK(json_is(out, "journal", "true"));
+	CHECK(json_is(out, "journal_replayed", "false"));
+	CHECK_EQ(json_num(out, "orphans"), 1);
+	CHECK(json_is(out, "orphans_freed", "false"));
+	CHECK(json_is(out, "repair", "false"));
+	CHECK(json_is(out, "live", "false"));
+	CHECK(json_is(out, "clean", "true"));
+	CHECK_EQ(json_num(out, "exit_code"), 0);
+	free(out);
+	/* repaired: exit 1 */
+	CHECK_EQ(uxo(&out, "fsck --repair --json '%s'", pool), 1);
+	CHECK(json_object_ok(out));
+	CHECK(json_is(out, "repair", "true"));
+	CHECK(json_is(out, "journal_replayed", "true"));
+	CHECK(json_is(out, "orphans_freed", "true"));
+	CHECK_EQ(json_num(out, "exit_code"), 1);
+	free(out);
+
+	/* a corrupted block bitmap: problems, exit 4 */
+	fd = open(pool, O_RDWR);
+	REQUIRE(fd >= 0);
+	REQUIRE(pread(fd, &sb, sizeof(sb), 0) == (ssize_t)sizeof(sb));
+	off_t at = (off_t)(sb.bitmap_start * BLK + 16 + 100);
+	REQUIRE(pread(fd, &c, 1, at) == 1);
+	c ^= 0x24;
+	REQUIRE(pwrite(fd, &c, 1, at) == 1);
+	close(fd);
+	char *text = NULL;
+	CHECK_EQ(ux(&text, "fsck '%s'", pool), 4);
+	CHECK_EQ(uxo(&out, "fsck --json '%s'", pool), 4);
+	CHECK(json_object_ok(out));
+	CHECK(python_accepts(out));
+	CHECK(json_is(out, "clean", "false"));
+	CHECK_EQ(json_num(out, "exit_code"), 4);
+	const char *probs = json_member(out, "problems");
+	int n = probs ? json_length(probs) : -1;
+	CHECK(n > 0);
+	CHECK_EQ(json_num(out, "problem_count"), n);
+	/* each problem as the text prints it, on its own line */
+	for (int i = 0; probs && i < n; i++) {
+		const char *v = json_element(probs, i);
+		char *dec = v ? malloc(strlen(v) + 1) : NULL;
+		CHECK(dec && *v == '"' && js_string(v, dec));
+		if (dec) {
+			char line[1024];
+			snprintf(line, sizeof(line), "%s\n", dec);
+			CHECK(has(text, line));
+		}
+		free(dec);
+	}
+	CHECK(has(out, "bitmap"));
+	free(text);
+	free(out);
+
+	/* no pool: exit 8, and still an object on stdout */
+	REQUIRE(write_file(junk, "not a pool", 10) == 0);
+	CHECK_EQ(uxo(&out, "fsck --json '%s'", junk), 8);
+	CHECK(json_object_ok(out));
+	CHECK_EQ(json_num(out, "exit_code"), 8);
+	CHECK(json_str(out, "error") != NULL);
+	CHECK(json_num(out, "errno") > 0);
+	free(out);
+	CHECK_EQ(ux(&out, "fsck --json '%s'", junk), 8);   /* the message too */
+	CHECK(has(out, "udax fsck: "));
+	free(out);
+	unlink(junk);
+	unlink(pool);
+}
+
 /* A mountpoint whose FUSE daemon died is named as such, and
  * `udax umount DIR` cleans it up. */
 static void test_dead_fuse_mount(void)
@@ -1228,6 +1987,10 @@ int main(void)
 	RUN(test_fifo_pool);
 	RUN(test_mkfs_space);
 	RUN(test_paths_and_names);
+	RUN(test_stat_format);
+	RUN(test_df_format);
+	RUN(test_json);
+	RUN(test_fsck_json);
 	RUN(test_dead_fuse_mount);
 	RUN(test_run);
 	snprintf(cmd, sizeof(cmd), "rm -rf /dev/shm/udax-test-%d-* /tmp/udax-test-%d-*",

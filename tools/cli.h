@@ -30,6 +30,7 @@ struct ctx {
 	const struct command *cmd;
 	bool opt[256];  /* indexed by the option's short letter */
 	const char *value[256]; /* argument of an option that takes one */
+	bool help;      /* -h or --help (--help only if the command has -h) */
 	int argc;       /* positional arguments only; argv[0] is POOL */
 	char **argv;
 };

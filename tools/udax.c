@@ -34,11 +34,11 @@ static const struct command commands[] = {
 	{ "mkfs", "[-f] [-m MODE] POOL SIZE",
 	  "format POOL (SIZE: 64M, 1G, 4096...), created mode 0600",
 	  "fm", 2, 2, false, cmd_mkfs },
-	{ "fsck", "[-n|-y] POOL", "check POOL, changing nothing unless "
-	  "--repair (exit 0 clean, 1 repaired, 4 problems, 8 error)",
-	  "ny", 1, 1, false, cmd_fsck },
-	{ "info", "POOL", "show the pool's superblock and geometry",
-	  "", 1, 1, true, cmd_info },
+	{ "fsck", "[-n|-y] [--json] POOL", "check POOL, changing nothing "
+	  "unless --repair (exit 0 clean, 1 repaired, 4 problems, 8 error)",
+	  "nyj", 1, 1, false, cmd_fsck },
+	{ "info", "[--json] POOL", "show the pool's superblock and geometry",
+	  "j", 1, 1, true, cmd_info },
 	{ "ls", "POOL [PATH]", "list a directory (default /), sorted",
 	  "", 1, 2, true, cmd_ls },
 	{ "mkdir", "[-p] POOL PATH", "create a directory",
@@ -49,14 +49,14 @@ static const struct command commands[] = {
 	  "", 3, 3, true, cmd_get },
 	{ "cat", "POOL PATH", "write a file to stdout",
 	  "", 2, 2, true, cmd_cat },
-	{ "stat", "POOL PATH", "show a file's status and data segments",
-	  "", 2, 2, true, cmd_stat },
+	{ "stat", "[--json] POOL PATH", "show a file's status (as stat(1)) "
+	  "and data segments", "j", 2, 2, true, cmd_stat },
 	{ "rm", "[-r|-d] POOL PATH", "remove a file or directory",
 	  "rd", 2, 2, true, cmd_rm },
 	{ "mv", "[-n|-x] POOL FROM TO", "rename FROM to TO atomically",
 	  "nx", 3, 3, true, cmd_mv },
-	{ "df", "POOL", "show space and inode usage",
-	  "", 1, 1, true, cmd_df },
+	{ "df", "[-h] [-i] [--json] POOL", "show space or inode usage "
+	  "(as df(1))", "hij", 1, 1, true, cmd_df },
 	{ "mount", "[-f] [-o OPTS] POOL DIR",
 	  "mount POOL on DIR for every program (FUSE)",
 	  "fo", 2, 2, false, cmd_mount },
@@ -101,6 +101,10 @@ static const struct {
 	{ "dir", 'd', "remove PATH if it is an empty directory", NULL },
 	{ "no-replace", 'n', "fail if TO exists", "mv" },
 	{ "exchange", 'x', "swap FROM and TO atomically", "mv" },
+	{ "human-readable", 'h', "sizes in powers of 1024 (1K 234M 2.0G), "
+	  "rounded up", "df" },
+	{ "inodes", 'i', "inode usage instead of blocks", "df" },
+	{ "json", 'j', "one JSON object on stdout with every field", NULL },
 	{ "help", 'h', "show this help", NULL },
 };
 
@@ -151,17 +155,32 @@ void command_help(const struct command *cmd, FILE *f)
 {
 	const char *p;
 	size_t i;
+	int w = 12;   /* the longest option name */
 
+	for (i = 0; i < NLONG; i++)
+		if ((int)strlen(long_options[i].name) > w)
+			w = (int)strlen(long_options[i].name);
 	command_usage(cmd, f);
 	fprintf(f, "\n%s\n\noptions:\n", cmd->summary);
 	for (p = cmd->options; ; p++) {
-		for (i = 0; i < NLONG; i++)
-			if (long_options[i].letter == (*p ? *p : 'h') &&
-			    long_option_for(i, cmd))
-				fprintf(f, "  -%c, --%-12s %s\n",
-					long_options[i].letter,
+		for (i = 0; i < NLONG; i++) {
+			bool help = !strcmp(long_options[i].name, "help");
+
+			if (long_options[i].letter != (*p ? *p : 'h') ||
+			    !long_option_for(i, cmd) || help != !*p)
+				continue;
+			/* a command that takes -h for itself (df -h) keeps
+			 * only --help for its help */
+			if (help && strchr(cmd->options, 'h'))
+				fprintf(f, "      --%-*s %s\n", w,
 					long_options[i].name,
 					long_options[i].help);
+			else
+				fprintf(f, "  -%c, --%-*s %s\n",
+					long_options[i].letter, w,
+					long_options[i].name,
+					long_options[i].help);
+		}
 		if (!*p)
 			break;
 	}
@@ -218,6 +237,10 @@ static int parse_args(struct ctx *c, int argc, char **argv)
 					letter = long_options[k].letter;
 			if (!option_allowed(c->cmd, letter))
 				return bad_option(c, a);
+			if (!strcmp(a + 2, "help")) {
+				c->help = true;
+				continue;
+			}
 			c->opt[(unsigned char)letter] = true;
 			if (strchr(VALUE_OPTIONS, letter)) {
 				if (i + 1 >= argc)
@@ -229,6 +252,11 @@ static int parse_args(struct ctx *c, int argc, char **argv)
 				bad[1] = *p;
 				if (!option_allowed(c->cmd, *p))
 					return bad_option(c, bad);
+				/* -h is help unless the command has its own */
+				if (*p == 'h' && !strchr(c->cmd->options, 'h')) {
+					c->help = true;
+					continue;
+				}
 				c->opt[(unsigned char)*p] = true;
 				/* -oVALUE or -o VALUE */
 				if (strchr(VALUE_OPTIONS, *p)) {
@@ -284,7 +312,7 @@ int main(int argc, char **argv)
 	ret = parse_args(&c, argc - 2, argv + 2);
 	if (ret)
 		return ret;
-	if (c.opt['h']) {
+	if (c.help) {
 		command_help(cmd, stdout);
 		return finish_stdout(0);
 	}

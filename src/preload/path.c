@@ -3,7 +3,11 @@
  *
  * A path is udax's when, made absolute and normalised lexically ("."
  * and ".." removed, repeated slashes folded), it is UDAX_PREFIX or lies
- * below it; the rest of it is the path inside the pool.  Relative paths
+ * below it; the rest of it is the path inside the pool.  Folding "." or
+ * ".." after a name in the pool first looks that name up, as the
+ * kernel would: "/udax/file/." and "/udax/file/.." give ENOTDIR when
+ * file is no directory (a symbolic link included: udax follows none in
+ * the middle of a path), "/udax/none/.." ENOENT.  Relative paths
  * are taken against a udax directory descriptor (the *at() calls) or
  * else the real working directory, which cannot be inside the prefix
  * (chdir() into it is refused).
@@ -53,10 +57,43 @@ int pl_prefix_ok(void)
 	return comps > 0;
 }
 
-/* Normalise absolute @in into @out (at most @cap bytes). */
-static int normalise(const char *in, char *out, size_t cap)
+static const char *prefix(size_t *len);
+
+/*
+ * @norm (@len bytes, normalised so far) is about to lose a "." or ".."
+ * component: if it lies strictly below the prefix, it must name a
+ * directory of the pool.  0, or the error the kernel would give.
+ */
+static int dot_after(const char *norm, size_t len)
+{
+	char upath[UDAX_PATH_MAX + 1];
+	struct stat st;
+	size_t n;
+	const char *p = prefix(&n);
+	udax_fs *fs;
+
+	if (len <= n || strncmp(norm, p, n) || norm[n] != '/')
+		return 0; /* the root, or the host's: not ours to judge */
+	if (len - n > UDAX_PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(upath, norm + n, len - n);
+	upath[len - n] = 0;
+	if (!(fs = pl_fs()))
+		return -errno;
+	in_udax++;
+	int err = udax_stat(fs, upath, &st);
+	in_udax--;
+	if (err)
+		return err;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* Normalise absolute @in into @out (at most @cap bytes).  @pool: look
+ * up what precedes a "." or ".." in the pool (dot_after). */
+static int normalise(const char *in, char *out, size_t cap, int pool)
 {
 	size_t o = 0;
+	int err;
 
 	for (const char *s = in; *s;) {
 		while (*s == '/')
@@ -65,8 +102,12 @@ static int normalise(const char *in, char *out, size_t cap)
 			break;
 		const char *e = strchrnul(s, '/');
 		size_t len = (size_t)(e - s);
-		if (len == 1 && s[0] == '.') {
-		} else if (len == 2 && s[0] == '.' && s[1] == '.') {
+		int dots = len == 1 && s[0] == '.' ? 1 :
+		           len == 2 && s[0] == '.' && s[1] == '.' ? 2 : 0;
+		if (dots && pool && (err = dot_after(out, o)) < 0)
+			return err;
+		if (dots == 1) {
+		} else if (dots == 2) {
 			while (o > 0 && out[o - 1] != '/')
 				o--;
 			if (o > 0)
@@ -95,7 +136,7 @@ static void prefix_init(void)
 {
 	const char *e = getenv("UDAX_PREFIX");
 
-	if (normalise(e && *e ? e : "/udax", prefix_buf, sizeof(prefix_buf)) < 0)
+	if (normalise(e && *e ? e : "/udax", prefix_buf, sizeof(prefix_buf), 0) < 0)
 		strcpy(prefix_buf, "/udax"); /* unreachable: pl_prefix_ok bounds it */
 	prefix_len = strlen(prefix_buf);
 }
@@ -157,7 +198,7 @@ int pl_path(int dirfd, const char *path, char *upath)
 	} else {
 		return PATH_HOST;
 	}
-	int err = normalise(joined, norm, sizeof(norm));
+	int err = normalise(joined, norm, sizeof(norm), 1);
 	if (err)
 		return err;
 	int kind = strip_prefix(norm, upath);
@@ -202,7 +243,7 @@ int pl_path_follow(int dirfd, const char *path, char *upath)
 			*slash = 0;
 			snprintf(joined, sizeof(joined), "%s%s/%s", prefix(&n), upath, target);
 		}
-		if ((err = normalise(joined, norm, sizeof(norm))) < 0)
+		if ((err = normalise(joined, norm, sizeof(norm), 1)) < 0)
 			return err;
 		kind = strip_prefix(norm, upath);
 		if (kind == PATH_HOST) {

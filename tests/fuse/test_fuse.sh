@@ -628,9 +628,9 @@ check "not mounted any more" bash -c "! grep -q ' $MNT ' /proc/self/mountinfo"
 check "udax fsck: clean" "$UDAX" fsck "$POOL"
 check "udax info: marked clean" bash -c "'$UDAX' info '$POOL' | grep -Eq '^clean: +yes'"
 eq "udax stat gives the inode number FUSE showed" \
-	"$("$UDAX" stat "$POOL" /cp/gen/random.bin | sed -n 's/^ *Inode: \([0-9]*\).*/\1/p')" "$INO_BEFORE"
-eq "udax df agrees with statfs" \
-	"$("$UDAX" df "$POOL" | sed -n 's/^free: .*(\([0-9]*\) bytes)/\1/p')" "$((FREE_BEFORE * 4096))"
+	"$("$UDAX" stat "$POOL" /cp/gen/random.bin | sed -n 's/.*Inode: \([0-9]*\).*/\1/p')" "$INO_BEFORE"
+eq "udax df agrees with statfs (Available, KiB)" \
+	"$("$UDAX" df "$POOL" | awk 'NR == 2 { print $4 }')" "$((FREE_BEFORE * 4))"
 
 check "udax mount -o hide_unlinked (daemonised) returns once mounted" "$UDAX" mount -o hide_unlinked "$POOL" "$MNT"
 check "mounted" is_mounted "$MNT"

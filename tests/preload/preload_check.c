@@ -279,6 +279,41 @@ static void test_edges(void)
 	CHECK(rename("/udax/edge", "/udax/newname/") == -1 && errno == ENOTDIR);
 	CHECK(stat("/udax/edge", &st) == 0);
 	CHECK(mkdir("/udax/sl/", 0700) == 0 && stat("/udax/sl/", &st) == 0 && S_ISDIR(st.st_mode));
+	/* "." and ".." are looked up in what precedes them, as Linux does:
+	 * after a file they give ENOTDIR (not the file, not its directory),
+	 * after a missing name ENOENT; after a directory they are folded */
+	errno = 0;
+	CHECK(open("/udax/edge/.", O_RDONLY) == -1 && errno == ENOTDIR);
+	errno = 0;
+	CHECK(open("/udax/edge/..", O_RDONLY) == -1 && errno == ENOTDIR);
+	errno = 0;
+	CHECK(stat("/udax/edge/.", &st) == -1 && errno == ENOTDIR);
+	errno = 0;
+	CHECK(stat("/udax/edge/..", &st) == -1 && errno == ENOTDIR);
+	errno = 0;
+	CHECK(lstat("/udax/edge/../edge", &st) == -1 && errno == ENOTDIR);
+	errno = 0;
+	CHECK(stat("/udax/edge/", &st) == -1 && errno == ENOTDIR);
+	errno = 0;
+	CHECK(open("/udax/edge/./x", O_WRONLY | O_CREAT, 0600) == -1 && errno == ENOTDIR);
+	errno = 0;
+	CHECK(mkdir("/udax/edge/../made", 0700) == -1 && errno == ENOTDIR);
+	errno = 0;
+	CHECK(stat("/udax/nonesuch/..", &st) == -1 && errno == ENOENT);
+	errno = 0;
+	CHECK(open("/udax/nonesuch/../x", O_WRONLY | O_CREAT, 0600) == -1 && errno == ENOENT);
+	CHECK(lstat("/udax/made", &st) == -1 && lstat("/udax/x", &st) == -1);
+	struct stat root;
+	CHECK(stat("/udax", &root) == 0);
+	CHECK(stat("/udax/sl/..", &st) == 0 && S_ISDIR(st.st_mode) && st.st_ino == root.st_ino);
+	CHECK(stat("/udax/sl/./../sl/.", &st) == 0 && S_ISDIR(st.st_mode) &&
+	      st.st_ino != root.st_ino);
+	CHECK(stat("/udax/./edge", &st) == 0 && S_ISREG(st.st_mode));
+	int sfd = open("/udax/sl", O_RDONLY | O_DIRECTORY);
+	errno = 0;
+	CHECK(sfd >= 0 && fstatat(sfd, "../edge/..", &st, 0) == -1 && errno == ENOTDIR);
+	CHECK(sfd >= 0 && fstatat(sfd, "../edge", &st, 0) == 0 && S_ISREG(st.st_mode));
+	close(sfd);
 
 	/* F_DUPFD shares the description */
 	int d = fcntl(fd, F_DUPFD_CLOEXEC, 100);

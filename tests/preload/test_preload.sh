@@ -62,10 +62,16 @@ echo "$err"
 expect "not a pool: one message" test "$(echo "$err" | grep -c 'udax-preload: cannot mount pool')" = 1
 expect "not a pool: EINVAL from the call" bash -c "echo '$err' | grep -q 'Invalid argument'"
 expect "not a pool: the file is untouched" cmp -s /tmp/udax-preload-$$.notpool /tmp/udax-preload-$$.orig
-# hold the pool read-write in one process, use it from another
-UDAX_POOL=$POOL LD_PRELOAD=$SO bash -c 'exec 3</udax/moved.bin; sleep 30; true' >/dev/null 2>&1 &
-holder=$!
+# hold the pool read-write in one process, use it from another.  The
+# holder's mount fails (EBUSY) if it meets the read-only mount of the
+# `udax info` that polls for it, and the holder exits: start it again.
+hold() {
+	UDAX_POOL=$POOL LD_PRELOAD=$SO bash -c 'exec 3</udax/moved.bin && sleep 30; true' >/dev/null 2>&1 &
+	holder=$!
+}
+hold
 for _ in $(seq 50); do
+	kill -0 $holder 2>/dev/null || { wait $holder; hold; }
 	"$UDAX" info "$POOL" >/dev/null 2>&1 || break
 	sleep 0.1
 done
