@@ -20,12 +20,20 @@
  *   xproc_zero_evicted P0 maps a hole, P1 pwrites it, P0 reads through
  *                     its mapping: P1's bytes, not the zero page.
  *                     Mutant NO_SHOOTDOWN fails.
+ *   xproc_zero_evicted_range  the same, P1 under write_lock=range.
  *   xproc_grow        P0 maps past EOF; P1 extends the file; P0 reads
  *                     the new bytes (no SIGBUS from a stale size).
  *                     Mutant STALE_CACHE fails.
  *   xproc_truncate    P0 maps and reads a block; P1 truncates to 0 and
  *                     writes new data; P0 sees the new data, never the
  *                     old block's bytes.
+ *   xproc_fault_window P0's read fault on a hole stops after it made its
+ *                     copies current and before it locks the entry; P1
+ *                     pwrites the hole (its eviction finds no entry in
+ *                     P0); P0's fault goes on: it must map P1's block,
+ *                     not a zero page nobody will evict.  Mutant
+ *                     VALIDATE_EARLY (copies checked only at the fault's
+ *                     start) fails.
  *   xproc_writeback   P0 stores through its mapping; P1 fsyncs (rule d
  *                     across processes: P0's agent write-protects and
  *                     flushes); the shadow image has P0's store.
@@ -221,12 +229,14 @@ static void zero_p0(void)
 	_exit(0);
 }
 
+static const char *zero_opts;
+
 static void zero_p1(void)
 {
 	int fd;
 	char buf[4096];
 	wait_step(1);
-	udax_fs *fs = child_mount(&fd, NULL);
+	udax_fs *fs = child_mount(&fd, zero_opts);
 	memset(buf, 'Z', sizeof(buf));
 	if (udax_pwrite(fs, fd, buf, sizeof(buf), 4096) != (ssize_t)sizeof(buf))
 		CFAIL("pwrite");
@@ -238,6 +248,24 @@ static void zero_p1(void)
 static void xproc_zero_evicted(void)
 {
 	setup("zero", 8192);
+	zero_opts = NULL;
+	pid_t a = fork();
+	if (a == 0)
+		zero_p0();
+	pid_t b = fork();
+	if (b == 0)
+		zero_p1();
+	CHECK_EQ(wait_child(a), 0);
+	CHECK_EQ(wait_child(b), 0);
+	unlink(pool);
+}
+
+/* The same with the writer under write_lock=range: it drops its own
+ * zero pages when it unlocks the range, and must still reach P0's. */
+static void xproc_zero_evicted_range(void)
+{
+	setup("zerorange", 8192);
+	zero_opts = "write_lock=range";
 	pid_t a = fork();
 	if (a == 0)
 		zero_p0();
@@ -363,6 +391,60 @@ static void xproc_truncate(void)
 	unlink(pool);
 }
 
+/* ---- xproc_fault_window ---- */
+
+static void window_p0(void)
+{
+	int fd;
+	udax_fs *fs = child_mount(&fd, NULL);
+	volatile char *p;
+	if (udax_mmap(fs, fd, 4096, PROT_READ, MAP_SHARED, 0, (void **)&p))
+		CFAIL("mmap");
+	set_step(1);
+	char c = p[0];                         /* stops at fault:validated */
+	if (c != 'W')
+		CFAIL("the fault mapped %d, not the other process's block ('W')", c);
+	if (p[4095] != 'W')
+		CFAIL("end of page reads %d", p[4095]);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void window_p1(void)
+{
+	int fd;
+	char buf[4096];
+	udax_fs *fs = child_mount(&fd, NULL);
+	set_step(2);
+	wait_step(3);
+	memset(buf, 'W', sizeof(buf));
+	if (udax_pwrite(fs, fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+		CFAIL("pwrite");
+	set_step(4);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void xproc_fault_window(void)
+{
+	setup("window", 4096);
+	sched_arm("fault:validated");
+	pid_t b = fork();
+	if (b == 0)
+		window_p1();
+	wait_step(2);                          /* P1 mounted first: P0's fault is the only one */
+	pid_t a = fork();
+	if (a == 0)
+		window_p0();
+	CHECK_EQ(sched_wait("fault:validated", 20000), 0);
+	set_step(3);                           /* P1 fills the hole now */
+	wait_step(4);
+	sched_release("fault:validated");
+	CHECK_EQ(wait_child(a), 0);
+	CHECK_EQ(wait_child(b), 0);
+	unlink(pool);
+}
+
 /* ---- xproc_writeback ---- */
 
 static void wb_p0(void)
@@ -426,8 +508,10 @@ int main(int argc, char **argv)
 #define RUN_IF(fn) do { if (!only || !strcmp(only, #fn)) RUN(fn); } while (0)
 	RUN_IF(xproc_seed);
 	RUN_IF(xproc_zero_evicted);
+	RUN_IF(xproc_zero_evicted_range);
 	RUN_IF(xproc_grow);
 	RUN_IF(xproc_truncate);
+	RUN_IF(xproc_fault_window);
 	RUN_IF(xproc_writeback);
 	return t_summary();
 }

@@ -234,6 +234,7 @@ struct dax_write {
 	uint64_t start, end;
 	void *fault_addr;        /* the source faulted here: fault it in, retry */
 	int efault;              /* ... and it is not udax memory: EFAULT */
+	int filled;              /* a hole was filled (rule b is owed) */
 };
 /* Write [pos, end) of the source at file offset pos: fills holes with
  * blocks holding the data (committed with the new size), overwrites
@@ -262,7 +263,10 @@ int dax_writeback(struct dax_inode *di, uint64_t from, uint64_t to);
 /* remote.c: each of these applies the rule here, then asks every other
  * process that maps the file to apply it there (and waits); the
  * _local variants (invalidate.c, writeback.c) do this process only. */
-void dax_fault_filled(struct dax_inode *di, uint64_t pg, uint64_t n);
+/* Rule b in the other processes only: this one's zero pages over the
+ * blocks are gone already (a fault held the entry; write_lock=range
+ * dropped them at unlock_range). */
+void dax_evict_zero_remote(struct dax_inode *di, uint64_t pg, uint64_t n);
 int dax_serve(void *m, const struct rt_request *rq);   /* the agent's work */
 void dax_evict_zero_local(struct dax_inode *di, uint64_t b, uint64_t n);
 void dax_invalidate_local(struct dax_inode *di, uint64_t from, uint64_t to, int even_cows);

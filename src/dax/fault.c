@@ -41,6 +41,15 @@
  * Lock order: entry lock -> tx_lock, as for a fault that allocates. */
 int dax_lookup(struct dax_inode *di, uint64_t pg, struct dextent *x, uint64_t *next)
 {
+	/* Rule a across processes: the caller holds the entry lock, so a
+	 * block another process allocated before now is either in the copy
+	 * made current here, or that process's eviction of our zero pages
+	 * waits for this entry and comes after (remote.c).  Current as of
+	 * dax_fault's start is not enough: the other process may have
+	 * committed and found no entry to evict in between. */
+#if !defined(UDAX_BUG_STALE_CACHE) && !defined(UDAX_BUG_VALIDATE_EARLY)
+	meta_validate(di->m, di->ip);
+#endif
 	int r = xmap_lookup(&di->ip->xm, pg, x, next);
 
 #ifndef UDAX_BUG_MAP_UNCOMMITTED
@@ -184,6 +193,9 @@ static int blocks_in(struct dax_inode *di, uint64_t a)
 {
 	struct dextent x;
 	uint64_t next;
+#ifndef UDAX_BUG_VALIDATE_EARLY
+	meta_validate(di->m, di->ip);   /* under the entry lock: see dax_lookup */
+#endif
 	return xmap_lookup(&di->ip->xm, a, &x, &next) || next < a + PMD_PAGES;
 }
 
@@ -296,6 +308,7 @@ int dax_fault(struct window *w, char *addr, int write)
 	/* another process may have changed the file (its size: SIGBUS or
 	 * not; its blocks): our copies must be current (share.c C3) */
 	meta_validate(di->m, di->ip);
+	sched_point("fault:validated");
 	fault_filled = 0;
 	if (pg >= eof_pages(di)) {
 		err = VM_SIGBUS;
@@ -309,7 +322,7 @@ int dax_fault(struct window *w, char *addr, int write)
 	if (fault_filled) {
 		/* rule b in the other processes: their zero pages over it go
 		 * (our entry is unlocked: shoot.c's deadlock rule) */
-		dax_fault_filled(di, fault_filled - 1, 1);
+		dax_evict_zero_remote(di, fault_filled - 1, 1);
 		fault_filled = 0;
 	}
 	pl_unlock(&di->inval);

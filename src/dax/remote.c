@@ -90,7 +90,7 @@ int dax_writeback(struct dax_inode *di, uint64_t from, uint64_t to)
 	return err ? err : r;
 }
 
-void dax_fault_filled(struct dax_inode *di, uint64_t pg, uint64_t n)
+void dax_evict_zero_remote(struct dax_inode *di, uint64_t pg, uint64_t n)
 {
 #ifndef UDAX_BUG_NO_SHOOTDOWN
 	shoot(di, RT_OP_EVICT_ZERO, pg, pg + n, 0);

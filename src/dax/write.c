@@ -117,6 +117,7 @@ static ssize_t write_hole(struct dax_write *ws, uint64_t pos, uint64_t hole_end)
 	if (err)
 		return err;
 	sched_point("write:allocated");
+	ws->filled = 1;
 	/* rule b; under write_lock=exclusive no fault runs meanwhile, but
 	 * zero pages mapped before the write must still go */
 	if (ws->di && (ws->di->write_lock == WL_ENTRY || ws->di->write_lock == WL_EXCLUSIVE))
@@ -249,8 +250,12 @@ ssize_t dax_write(struct dax_write *ws, uint64_t pos)
 			return -ENOMEM;
 	}
 	r = write_range(ws, pos);
-	if (h)
+	if (h) {
 		unlock_range(di, h, nheld);
+		/* rule b in the other processes, now that no entry is held */
+		if (ws->filled)
+			dax_evict_zero_remote(di, pos / BLK, (ws->end + BLK - 1) / BLK - pos / BLK);
+	}
 	if (di && di->write_lock == WL_EXCLUSIVE)
 		pl_unlock(&di->inval);
 	if (r > 0 && di && di->write_lock == WL_FLUSH)

@@ -62,9 +62,9 @@ static int stale(struct meta *m, struct inode *ip)
 static void reload(struct meta *m, struct inode *ip)
 {
 	const struct dinode *d = table_slot(m, ip->ino);
+	uint32_t gen = atomic_load(&meta_rt_inode(m, ip->ino)->gen);
+	uint64_t epoch = atomic_load(&m->vs->epoch);
 
-	atomic_store(&ip->rt_gen, atomic_load(&meta_rt_inode(m, ip->ino)->gen));
-	atomic_store(&ip->rt_epoch, atomic_load(&m->vs->epoch));
 	ip->d = *d;
 	atomic_store(&ip->vsize, ip->d.size);
 	ip->times_dirty = 0;
@@ -75,6 +75,10 @@ static void reload(struct meta *m, struct inode *ip)
 		dir_free(ip->dc);
 		ip->dc = NULL;
 	}
+	/* last: a thread that sees the new gen (meta_validate's lock-free
+	 * check) must find the new copies, not the old ones */
+	atomic_store(&ip->rt_epoch, epoch);
+	atomic_store(&ip->rt_gen, gen);
 }
 
 static void sweep(struct meta *m)

@@ -84,11 +84,16 @@ static _Thread_local sigjmp_buf *copy_jmp;
  * the parent's file system state in this process is a stale copy that
  * must never commit anything.  Pages already present keep working;
  * a fault that would need the file system gets SIGBUS, once with a
- * message (defect: a child's commit corrupted the pool). */
+ * message (defect: a child's commit corrupted the pool).  Only the
+ * inherited windows: the child may mount a pool itself and map it. */
 static volatile sig_atomic_t forked, forked_said;
+/* windows with ids up to this one were inherited; the child's own
+ * (after it mounted a pool itself) are served as usual */
+static uint64_t forked_upto;
 
 static void trap_forked(void)
 {
+	forked_upto = vm_last_window_id();
 	forked = 1;
 }
 
@@ -283,7 +288,7 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
 		return;
 	}
 #ifndef UDAX_BUG_FORK_FAULT
-	if (forked) {
+	if (forked && w->id <= forked_upto) {
 		vm_put(w);
 		if (!forked_said) {
 			static const char msg[] = "udax: a page fault on a udax mapping inherited "

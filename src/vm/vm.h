@@ -66,6 +66,8 @@ int vm_reserve(struct window *w, size_t len, uint64_t file_off);
 /* Register for fault dispatch / unregister and wait for faults in it
  * to finish; then release the address range. */
 int vm_register(struct window *w);
+/* The id of the last window registered (0: none yet). */
+uint64_t vm_last_window_id(void);
 void vm_unregister(struct window *w);
 void vm_release(struct window *w);
 /* The window containing [addr, addr+len), referenced; NULL if none. */

@@ -10,6 +10,7 @@
  * running in it before it tears the window down.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #define PMD_SIZE (2u << 20)
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t next_id;   /* window ids: 1, 2, ... in registration order */
 static struct window **reg;
 static size_t nreg, capreg;
 
@@ -82,12 +84,16 @@ int vm_register(struct window *w)
 	memmove(&reg[i + 1], &reg[i], (nreg - i) * sizeof(*reg));
 	reg[i] = w;
 	nreg++;
-	static uint64_t next_id;
 	w->refs = 0;
 	w->dead = 0;
-	w->id = ++next_id;
+	w->id = atomic_fetch_add(&next_id, 1) + 1;
 	ul_mutex_unlock(&reg_lock);
 	return 0;
+}
+
+uint64_t vm_last_window_id(void)
+{
+	return atomic_load(&next_id);
 }
 
 void vm_unregister(struct window *w)
