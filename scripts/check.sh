@@ -49,7 +49,7 @@ run_config build-asan -DCMAKE_BUILD_TYPE=Debug -DUDAX_SANITIZE=address -DCMAKE_C
 # udax serves page faults from a synchronous SIGSEGV handler in the
 # faulting thread; TSan's signal-safety check assumes asynchronous signals.
 # tests/tsan.supp explains the suppressed reports.
-export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0:suppressions=$PWD/tests/tsan.supp"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0:die_after_fork=0:suppressions=$PWD/tests/tsan.supp"
 run_config build-tsan -DCMAKE_BUILD_TYPE=Debug -DUDAX_SANITIZE=thread -DCMAKE_C_COMPILER=clang -DUDAX_MUTANTS=OFF
 
 echo "$total_pass passed, $total_fail failed"

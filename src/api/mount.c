@@ -243,7 +243,8 @@ int udax_unmount(udax_fs *fs)
 			udax_close(fs, fd);
 	free(fs->fds);
 	unregister_mount(fs);
-	rt_agent_stop(&fs->m.rt);
+	if (!fs->m.forked)
+		rt_agent_stop(&fs->m.rt);   /* a child of fork() has no agent thread */
 	meta_close(&fs->m);
 	free(fs);
 	return 0;

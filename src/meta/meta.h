@@ -159,8 +159,6 @@ struct meta {
 	struct rt rt;
 	struct rt_volume *vs;     /* &rt.h->vol */
 	pthread_mutex_t *txl;     /* &vs->tx_lock: the journal and allocators */
-	pthread_t tx_owner;       /* valid while tx_held */
-	_Atomic int tx_held;
 	_Atomic uint64_t seen_commits;  /* vs->commits at the last sweep */
 	_Atomic uint64_t seen_epoch;
 	/* Set while the transaction in flight has changed an extent map in

@@ -43,13 +43,21 @@
 
 struct rt_inode *meta_rt_inode(struct meta *m, uint64_t ino)
 {
+	/* a volume without a region: unit tests that build their own
+	 * struct meta (one process, nothing to share) */
+	static struct rt_inode alone;
+	if (!m->rt.inodes)
+		return &alone;
 	UDAX_BUG_ON(ino > m->rt.ninodes);
 	return &m->rt.inodes[ino];
 }
 
+/* the volume whose tx_lock this thread holds (one at a time) */
+static __thread struct meta *tx_mine;
+
 int meta_tx_held(struct meta *m)
 {
-	return atomic_load(&m->tx_held) && pthread_equal(m->tx_owner, pthread_self());
+	return tx_mine == m;
 }
 
 static int stale(struct meta *m, struct inode *ip)
@@ -65,7 +73,14 @@ static void reload(struct meta *m, struct inode *ip)
 	uint32_t gen = atomic_load(&meta_rt_inode(m, ip->ino)->gen);
 	uint64_t epoch = atomic_load(&m->vs->epoch);
 
-	ip->d = *d;
+	/* word by word, writing only what changed: lock-free readers of
+	 * fields that do not change (the mode, say) see no write at all */
+	_Static_assert(sizeof(*d) % sizeof(uint64_t) == 0, "dinode is whole words");
+	uint64_t *w = (uint64_t *)&ip->d;
+	const uint64_t *o = (const uint64_t *)d;
+	for (size_t k = 0; k < sizeof(*d) / sizeof(uint64_t); k++)
+		if (w[k] != o[k])
+			w[k] = o[k];
 	atomic_store(&ip->vsize, ip->d.size);
 	ip->times_dirty = 0;
 	if (ip->xmap_loaded && ip->d.mode && xmap_reload(m, ip) < 0)
@@ -126,8 +141,8 @@ void meta_lock_(struct meta *m, const char *file, int line)
 #ifdef UDAX_DEBUG
 	ul_acquired(UL_TX, 0, m->txl, 1, file, line);
 #endif
-	m->tx_owner = pthread_self();
-	atomic_store(&m->tx_held, 1);
+	UDAX_BUG_ON(tx_mine);
+	tx_mine = m;
 	if (dead)
 		recover_dead_holder(m);
 	sweep(m);
@@ -135,7 +150,8 @@ void meta_lock_(struct meta *m, const char *file, int line)
 
 void meta_unlock_(struct meta *m, const char *file, int line)
 {
-	atomic_store(&m->tx_held, 0);
+	UDAX_BUG_ON(tx_mine != m);
+	tx_mine = NULL;
 #ifdef UDAX_DEBUG
 	ul_released(-1, m->txl, file, line);
 #else

@@ -47,6 +47,9 @@ struct shadow {
 	int shared;               /* @persisted is a MAP_SHARED file (many processes) */
 };
 
+/* Set while this thread runs the fence hook (sh->lock held). */
+static __thread int in_hook;
+
 static size_t line_bytes(struct shadow *sh, size_t l)
 {
 	size_t off = l * PMEM_LINE;
@@ -171,8 +174,11 @@ void shadow_drain(struct shadow *sh, const char *base)
 	ul_mutex_lock(&sh->lock, UL_SHADOW);
 	sh->fences++;
 	sh->base = base;
-	if (sh->hook)
-		sh->hook(sh->fences, sh->hook_arg); /* before: pending lines still pending */
+	if (sh->hook) {
+		in_hook = 1;   /* before: pending lines still pending */
+		sh->hook(sh->fences, sh->hook_arg);
+		in_hook = 0;
+	}
 	for (size_t i = 0; i < sh->npending; i++) {
 		apply(sh, &sh->pending[i], sh->persisted);
 		sh->slot_of[sh->pending[i].line] = 0;
@@ -197,7 +203,7 @@ void shadow_set_hook(struct shadow *sh, void (*hook)(uint64_t, void *), void *ar
 	ul_mutex_unlock(&sh->lock);
 }
 
-/* Caller holds sh->lock (from a hook) or knows no drain runs. */
+/* Caller holds sh->lock (from a hook or shadow_save). */
 static int write_image(const char *img, size_t len, const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -220,7 +226,14 @@ int shadow_save(struct shadow *sh, const char *path)
 	/* Called from a fence hook too, where the lock is already held:
 	 * the persisted image only changes under the lock in drain, and a
 	 * hook runs inside drain, so reading it unlocked there is safe. */
-	return write_image(sh->persisted, sh->len, path);
+	if (in_hook)
+		return write_image(sh->persisted, sh->len, path);
+	/* outside: drains of other threads (the shootdown agent's too)
+	 * change the image under the lock */
+	ul_mutex_lock(&sh->lock, UL_SHADOW);
+	int err = write_image(sh->persisted, sh->len, path);
+	ul_mutex_unlock(&sh->lock);
+	return err;
 }
 
 /* The persisted image plus a subset of the lines flushed since the last

@@ -170,7 +170,7 @@ void pl_init(struct plock *l, struct rt *rt, struct xlock *x,
 	l->nshared = 0;
 	atomic_store(&l->excl, 0);
 	l->rt = rt;
-	l->x = x;
+	l->x = rt && rt->base ? x : NULL;   /* no region: this process only */
 	l->on_acquire = on_acquire;
 	l->a = a;
 	l->b = b;
