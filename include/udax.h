@@ -120,12 +120,23 @@ int udax_mkfs_mode(const char *path, uint64_t size, unsigned flags, unsigned mod
  * option), -EUCLEAN (checksum mismatch or inconsistent geometry),
  * -EPROTONOSUPPORT (newer format version or unknown incompatible
  * feature), -EFBIG (pool shorter than its superblock says), -EBUSY
- * (pool already mounted by this process, or by another process in a
- * conflicting way: one read-write mount or any number of read-only
- * ones, enforced with flock(2) on the pool), or a system call's errno.
- * A child of fork() must not use its parent's mounts; it may mount a
- * pool itself (and gets -EBUSY while the parent holds it read-write).
- * udax_last_error() then gives a one-line explanation.
+ * (pool already mounted by this process; or its runtime region under
+ * /dev/shm does not match the pool while other processes are attached
+ * to it), -EUSERS (64 processes have it mounted already), or a system
+ * call's errno.  udax_last_error() then gives a one-line explanation.
+ *
+ * Any number of processes may mount one pool at once, read-write or
+ * read-only (up to 64): they share a runtime region (a file under
+ * /dev/shm named from the pool's uuid and file, with the pool's mode)
+ * and see each other's changes as threads of one process would; a
+ * store through a mapping in one process and a pwrite in another obey
+ * the same rules as two threads.  A process that dies at any moment
+ * leaves the others running (they recover its locks; nothing fsync'ed
+ * is lost).  Every process that mounts a pool trusts the others.  Only
+ * what must be alone refuses while any process has the pool mounted:
+ * udax_mkfs(UDAX_MKFS_FORCE) and udax_fsck_ex(UDAX_FSCK_REPAIR).  A
+ * child of fork() must not use its parent's mounts; it may mount the
+ * pool itself, beside them.
  */
 int udax_mount(const char *path, const char *options, udax_fs **out);
 

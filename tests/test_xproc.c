@@ -34,6 +34,8 @@
  *                     not a zero page nobody will evict.  Mutant
  *                     VALIDATE_EARLY (copies checked only at the fault's
  *                     start) fails.
+ *   xproc_shoot_latency  2000 cross-process evictions; prints the
+ *                     shootdown latency p50/p99 (the region's histogram).
  *   xproc_writeback   P0 stores through its mapping; P1 fsyncs (rule d
  *                     across processes: P0's agent write-protects and
  *                     flushes); the shadow image has P0's store.
@@ -47,6 +49,7 @@
 
 #include "t.h"
 #include "util/sched.h"
+#include "api/fs.h"
 
 struct shared {
 	_Atomic int step;
@@ -445,6 +448,65 @@ static void xproc_fault_window(void)
 	unlink(pool);
 }
 
+/* ---- xproc_shoot_latency: figures, not a pass/fail bound ---- */
+
+#define SHOOT_PAGES 2000
+
+static void lat_p0(void)
+{
+	int fd;
+	udax_fs *fs = child_mount(&fd, NULL);
+	volatile char *p;
+	if (udax_mmap(fs, fd, (size_t)SHOOT_PAGES * 4096, PROT_READ, MAP_SHARED, 0, (void **)&p))
+		CFAIL("mmap");
+	for (int i = 0; i < SHOOT_PAGES; i++)
+		(void)p[(size_t)i * 4096];         /* a zero page each */
+	set_step(1);
+	wait_step(2);
+	for (int i = 0; i < SHOOT_PAGES; i++)
+		if (p[(size_t)i * 4096] != 'L')
+			CFAIL("page %d not evicted", i);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void lat_p1(void)
+{
+	int fd;
+	char buf[4096];
+	wait_step(1);
+	udax_fs *fs = child_mount(&fd, NULL);
+	memset(buf, 'L', sizeof(buf));
+	for (int i = 0; i < SHOOT_PAGES; i++)
+		if (udax_pwrite(fs, fd, buf, sizeof(buf), (off_t)i * 4096) != (ssize_t)sizeof(buf))
+			CFAIL("pwrite %d", i);
+	uint64_t p50, p99, n;
+	rt_shoot_latency(&fs->m.rt, &p50, &p99, &n);
+	printf("  shootdown (pwrite into a hole another process maps as the zero page): "
+	       "%llu requests, p50 <= %.1f us, p99 <= %.1f us\n", (unsigned long long)n,
+	       p50 / 1000.0, p99 / 1000.0);
+	fflush(stdout);
+	set_step(2);
+	if (n < SHOOT_PAGES)
+		CFAIL("only %llu shootdowns for %d fills", (unsigned long long)n, SHOOT_PAGES);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void xproc_shoot_latency(void)
+{
+	setup("latency", (uint64_t)SHOOT_PAGES * 4096);
+	pid_t a = fork();
+	if (a == 0)
+		lat_p0();
+	pid_t b = fork();
+	if (b == 0)
+		lat_p1();
+	CHECK_EQ(wait_child(a), 0);
+	CHECK_EQ(wait_child(b), 0);
+	unlink(pool);
+}
+
 /* ---- xproc_writeback ---- */
 
 static void wb_p0(void)
@@ -513,5 +575,6 @@ int main(int argc, char **argv)
 	RUN_IF(xproc_truncate);
 	RUN_IF(xproc_fault_window);
 	RUN_IF(xproc_writeback);
+	RUN_IF(xproc_shoot_latency);
 	return t_summary();
 }

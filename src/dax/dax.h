@@ -128,6 +128,17 @@
  *                                  (the interrupted thread may hold ip->rw, entry
  *                                  locks, tx_lock: write_hole -> copy_in)
  *
+ * ACROSS PROCESSES (docs/dax.md "Processes").  fs->ns_lock and
+ * meta->tx_lock are robust mutexes in the runtime region, shared by
+ * every process of the pool; ip->rw and di->inval are struct plock (a
+ * local rwlock plus the shared struct xlock, held by this process as a
+ * whole); entry locks and everything after tx_lock stay per process.
+ * The order above holds in every process, and a shootdown adds no edge:
+ * a requester waits for other processes' agents holding neither an
+ * entry lock nor tx_lock (remote.c asserts it), and an agent takes only
+ * its own process's entry locks (and what they lead to), never ip->rw,
+ * di->inval or ns_lock: the requester holds those on its behalf.
+ *
  * A thread holding ip->rw, di->inval, an entry lock, tx_lock or any lock
  * after it never takes a page fault on a udax mapping (dax_fault asserts
  * it; only ns_lock and pos_lock may be held there): copies to and from

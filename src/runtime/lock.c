@@ -75,7 +75,10 @@ void rt_mutex_unlock(pthread_mutex_t *m)
 
 static void xl_wait(struct rt *rt, struct xlock *x, uint32_t seq)
 {
+	atomic_fetch_add(&x->waiters, 1);
+	/* a release between our check and this point bumped seq: no sleep */
 	rt_futex_wait(&x->seq, seq, RT_WAIT_MS);
+	atomic_fetch_sub(&x->waiters, 1);
 	if (atomic_load(&x->seq) == seq && rt)
 		rt_reap_dead(rt);   /* still nothing: a holder may be dead */
 }
@@ -83,7 +86,10 @@ static void xl_wait(struct rt *rt, struct xlock *x, uint32_t seq)
 static void xl_wake(struct xlock *x)
 {
 	atomic_fetch_add(&x->seq, 1);
-	rt_futex_wake(&x->seq);
+	/* seq_cst: a waiter counted itself before it read seq, so either we
+	 * see it here or it sees the new seq and does not sleep */
+	if (atomic_load(&x->waiters))
+		rt_futex_wake(&x->seq);
 }
 
 void xl_lock_shared(struct rt *rt, struct xlock *x)

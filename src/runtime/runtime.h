@@ -50,7 +50,7 @@
 #include <sys/types.h>
 
 #define RT_MAGIC 0x4e52584455ull   /* "UDXRN" */
-#define RT_VERSION 1u
+#define RT_VERSION 2u
 #define RT_MEMBERS 64u             /* bits of a uint64_t mask */
 #define RT_HIST 512u               /* latency buckets: 8 per power of two */
 
@@ -73,6 +73,8 @@ struct xlock {
 	_Atomic uint32_t seq;
 	_Atomic uint32_t writer;    /* slot + 1, or 0 */
 	_Atomic uint64_t readers;   /* bit per slot */
+	_Atomic uint32_t waiters;   /* sleepers on @seq: releases wake only then */
+	uint32_t pad;
 };
 
 struct rt;
