@@ -143,8 +143,8 @@ void meta_lock_(struct meta *m, const char *file, int line)
 #endif
 	UDAX_BUG_ON(tx_mine);
 	tx_mine = m;
-	if (dead)
-		recover_dead_holder(m);
+	if (dead && atomic_exchange(&m->vs->exit_sealed, 0) == 0)
+		recover_dead_holder(m);   /* (a process that exited sealed left nothing) */
 	sweep(m);
 }
 

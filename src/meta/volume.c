@@ -448,11 +448,14 @@ void meta_seal_for_exit(struct meta *m)
 	 * Other processes sharing the pool get the lock when this one is
 	 * gone (robust mutex: the journal is recovered, share.c C4); the
 	 * pool is marked clean only by the last process. */
-	if (!m->txl)
-		return;
+	if (!m->txl || m->forked)
+		return;   /* a child of fork(): the lock and the pool are its parent's */
 	rt_mutex_lock(m->txl);
 	if (m->opened && !m->rdonly && rt_members_attached(&m->rt) <= 1)
 		write_mount_rec(m, STATE_CLEAN, 0);
+	/* no transaction is half done: the next locker, finding us dead,
+	 * has nothing to recover */
+	atomic_store(&m->vs->exit_sealed, 1);
 }
 
 static void mark_clean(void *arg)

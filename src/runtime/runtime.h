@@ -199,7 +199,9 @@ struct rt_volume {
 	 * that sees it change reads again) */
 	_Atomic uint64_t ckpt_seq;
 	_Atomic uint32_t nrw;       /* read-write members attached */
-	uint32_t pad;
+	/* set by a process that keeps tx_lock at exit with nothing half
+	 * done (meta_seal_for_exit): its death needs no recovery */
+	_Atomic uint32_t exit_sealed;
 	/* shootdown latency, nanoseconds, log2 buckets (shoot.c) */
 	_Atomic uint64_t shoot_hist[RT_HIST];
 	_Atomic uint64_t shoots;
