@@ -36,6 +36,9 @@
  *                     start) fails.
  *   xproc_shoot_latency  2000 cross-process evictions; prints the
  *                     shootdown latency p50/p99 (the region's histogram).
+ *   xproc_stopped_target  P0 is stopped (SIGSTOP) with a zero page
+ *                     mapped; P1's pwrite waits for it, says so once on
+ *                     stderr, and finishes after SIGCONT.
  *   xproc_writeback   P0 stores through its mapping; P1 fsyncs (rule d
  *                     across processes: P0's agent write-protects and
  *                     flushes); the shadow image has P0's store.
@@ -507,6 +510,81 @@ static void xproc_shoot_latency(void)
 	unlink(pool);
 }
 
+/* ---- xproc_stopped_target ---- */
+
+static void stop_p0(void)
+{
+	int fd;
+	udax_fs *fs = child_mount(&fd, NULL);
+	volatile char *p;
+	if (udax_mmap(fs, fd, 4096, PROT_READ, MAP_SHARED, 0, (void **)&p))
+		CFAIL("mmap");
+	if (p[0] != 0)
+		CFAIL("hole reads %d", p[0]);
+	set_step(1);
+	wait_step(3);                          /* stopped and continued meanwhile */
+	if (p[0] != 'S')
+		CFAIL("after the other process's pwrite the mapping shows %d", p[0]);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+static void stop_p1(const char *errpath)
+{
+	int fd;
+	char buf[4096];
+	int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(e, 2);
+	udax_fs *fs = child_mount(&fd, NULL);
+	memset(buf, 'S', sizeof(buf));
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	set_step(2);
+	if (udax_pwrite(fs, fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+		CFAIL("pwrite");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (s < 2.5)
+		CFAIL("the pwrite returned after %.2f s, while the target was stopped", s);
+	set_step(3);
+	udax_unmount(fs);
+	_exit(0);
+}
+
+/* A target stopped with SIGSTOP blocks the requester (a block may not be
+ * freed, a zero page not left, while the target may still map it): the
+ * requester says so once on stderr and keeps waiting until SIGCONT. */
+static void xproc_stopped_target(void)
+{
+	char errpath[300];
+	setup("stopped", 4096);
+	snprintf(errpath, sizeof(errpath), "%s.err", pool);
+	pid_t a = fork();
+	if (a == 0)
+		stop_p0();
+	wait_step(1);
+	kill(a, SIGSTOP);
+	pid_t b = fork();
+	if (b == 0)
+		stop_p1(errpath);
+	wait_step(2);
+	sleep(3);
+	CHECK_EQ(atomic_load(&sh->step), 2);   /* still waiting for the stopped one */
+	kill(a, SIGCONT);
+	CHECK_EQ(wait_child(b), 0);
+	CHECK_EQ(wait_child(a), 0);
+	char msg[1024] = "";
+	int e = open(errpath, O_RDONLY);
+	ssize_t n = e >= 0 ? read(e, msg, sizeof(msg) - 1) : -1;
+	if (n > 0)
+		msg[n] = 0;
+	if (e >= 0)
+		close(e);
+	CHECK(strstr(msg, "has not answered a shootdown") != NULL);
+	unlink(errpath);
+	unlink(pool);
+}
+
 /* ---- xproc_writeback ---- */
 
 static void wb_p0(void)
@@ -576,5 +654,6 @@ int main(int argc, char **argv)
 	RUN_IF(xproc_fault_window);
 	RUN_IF(xproc_writeback);
 	RUN_IF(xproc_shoot_latency);
+	RUN_IF(xproc_stopped_target);
 	return t_summary();
 }
