@@ -169,6 +169,7 @@ void ns_lock_(udax_fs *fs, const char *file, int line)
 	ul_acquired(UL_NS, 0, fs->ns, 1, file, line);
 #endif
 	meta_sync(&fs->m);
+	meta_drop_stale_dirs(&fs->m);
 }
 
 void ns_unlock_(udax_fs *fs, const char *file, int line)

@@ -210,9 +210,13 @@ struct inode *iget(struct meta *m, uint64_t ino, int *err)
 	const struct dinode *d = table_slot(m, ino);
 	struct rt_inode *ri = meta_rt_inode(m, ino);
 	int e;
-	for (;;) {
+	for (unsigned spins = 0;; ) {
 		uint64_t seq = atomic_load(&m->vs->ckpt_seq);
 		if (seq & 1) {
+			/* a commit is copying blocks home, or its process died
+			 * doing it: then nobody else may come to recover */
+			if (++spins % 4096 == 0)
+				meta_try_recover(m);
 			sched_yield();
 			continue;
 		}

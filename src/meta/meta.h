@@ -88,6 +88,7 @@ struct inode {
 	int times_dirty;          /* atime/mtime changed since last commit */
 	struct xmap xm;
 	struct dircache *dc;      /* directories, once loaded */
+	int dc_stale;             /* another process changed it: dir_load reloads */
 	struct inode *hnext;
 	_Atomic uint64_t vsize;   /* size as committed, for lock-free readers (faults) */
 	/* the rt_inode gen this copy (dinode, extent map, directory) was
@@ -161,6 +162,7 @@ struct meta {
 	pthread_mutex_t *txl;     /* &vs->tx_lock: the journal and allocators */
 	_Atomic uint64_t seen_commits;  /* vs->commits at the last sweep */
 	_Atomic uint64_t seen_epoch;
+	_Atomic int dc_stale;     /* directory caches marked stale by reloads */
 	/* Set while the transaction in flight has changed an extent map in
 	 * memory (xmap_replace publishes at once, so that the transaction
 	 * sees its own changes); cleared when it commits or aborts.  A page
@@ -235,6 +237,14 @@ int meta_tx_held(struct meta *m);
 /* Cheap when nothing changed: make every cached inode current (takes
  * and drops tx_lock when another process committed). */
 void meta_sync(struct meta *m);
+/* At ns_lock, where no directory entry pointer is live: free the
+ * directory caches reloads marked stale (dir_load rebuilds them). */
+void meta_drop_stale_dirs(struct meta *m);
+/* If tx_lock's holder is dead, take it, recover and release it (never
+ * waits: iget's checkpoint-sequence wait calls it). */
+void meta_try_recover(struct meta *m);
+/* tx_lock is held and its previous holder died mid-work: recover (C4). */
+void meta_recover_dead(struct meta *m);
 /* Make @ip current (its dinode, extent map, directory cache). */
 void meta_validate(struct meta *m, struct inode *ip);
 /* This transaction changed @ip's dinode, extents or directory blocks:

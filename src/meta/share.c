@@ -83,12 +83,16 @@ static void reload(struct meta *m, struct inode *ip)
 			w[k] = o[k];
 	atomic_store(&ip->vsize, ip->d.size);
 	ip->times_dirty = 0;
-	if (ip->xmap_loaded && ip->d.mode && xmap_reload(m, ip) < 0)
+	if (ip->xmap_loaded && ip->d.mode && xmap_reload(m, ip) < 0) {
 		fprintf(stderr, "udax: inode %llu: cannot reload its extent map\n",
 		        (unsigned long long)ip->ino);
-	if (ip->dc) {
-		dir_free(ip->dc);
-		ip->dc = NULL;
+		return;   /* not current: the next use tries again */
+	}
+	/* a directory cache may be in use (a dcent pointer, under ns_lock,
+	 * across tx_begin): never freed here, reloaded by dir_load */
+	if (ip->dc && !ip->dc_stale) {
+		ip->dc_stale = 1;
+		atomic_fetch_add(&m->dc_stale, 1);
 	}
 	/* last: a thread that sees the new gen (meta_validate's lock-free
 	 * check) must find the new copies, not the old ones */
@@ -113,7 +117,7 @@ static void sweep(struct meta *m)
 }
 
 /* C4 */
-static void recover_dead_holder(struct meta *m)
+void meta_recover_dead(struct meta *m)
 {
 	static const char msg[] = "udax: a process died holding the journal lock: "
 	                          "recovering the journal and the allocators\n";
@@ -144,7 +148,7 @@ void meta_lock_(struct meta *m, const char *file, int line)
 	UDAX_BUG_ON(tx_mine);
 	tx_mine = m;
 	if (dead && atomic_exchange(&m->vs->exit_sealed, 0) == 0)
-		recover_dead_holder(m);   /* (a process that exited sealed left nothing) */
+		meta_recover_dead(m);   /* (a process that exited sealed left nothing) */
 	sweep(m);
 }
 
@@ -167,6 +171,38 @@ void meta_sync(struct meta *m)
 		return;
 	meta_lock(m);
 	meta_unlock(m);
+}
+
+void meta_try_recover(struct meta *m)
+{
+	/* raw: called with icache_lock held (iget), and it never waits */
+	int r = pthread_mutex_trylock(m->txl);
+	if (r == EOWNERDEAD) {
+		pthread_mutex_consistent(m->txl);
+		tx_mine = m;
+		if (atomic_exchange(&m->vs->exit_sealed, 0) == 0)
+			meta_recover_dead(m);
+		tx_mine = NULL;
+		pthread_mutex_unlock(m->txl);
+	} else if (r == 0) {
+		pthread_mutex_unlock(m->txl);
+	}
+}
+
+void meta_drop_stale_dirs(struct meta *m)
+{
+	if (!atomic_load(&m->dc_stale))
+		return;
+	ul_mutex_lock(&m->icache_lock, UL_ICACHE);
+	for (uint64_t h = 0; h < m->ihash_n; h++)
+		for (struct inode *ip = m->ihash[h]; ip; ip = ip->hnext)
+			if (ip->dc_stale) {
+				dir_free(ip->dc);
+				ip->dc = NULL;
+				ip->dc_stale = 0;
+			}
+	atomic_store(&m->dc_stale, 0);
+	ul_mutex_unlock(&m->icache_lock);
 }
 
 void meta_validate(struct meta *m, struct inode *ip)

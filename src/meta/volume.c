@@ -450,7 +450,9 @@ void meta_seal_for_exit(struct meta *m)
 	 * pool is marked clean only by the last process. */
 	if (!m->txl || m->forked)
 		return;   /* a child of fork(): the lock and the pool are its parent's */
-	rt_mutex_lock(m->txl);
+	if (rt_mutex_lock(m->txl) && atomic_exchange(&m->vs->exit_sealed, 0) == 0)
+		meta_recover_dead(m);   /* a dead holder's half-done work first */
+	rt_reap_dead(&m->rt);
 	if (m->opened && !m->rdonly && rt_members_attached(&m->rt) <= 1)
 		write_mount_rec(m, STATE_CLEAN, 0);
 	/* no transaction is half done: the next locker, finding us dead,

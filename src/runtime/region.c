@@ -141,9 +141,15 @@ static const char *mismatch(const struct rt *rt, const struct rt_header *want,
 	if (memcmp(h->uuid, want->uuid, 16) || h->pool_dev != want->pool_dev ||
 	    h->pool_ino != want->pool_ino)
 		return "it belongs to another pool";
-	if (h->nblocks != want->nblocks || h->ninodes != want->ninodes ||
-	    h->ngroups != want->ngroups || h->size != want->size || h->members != RT_MEMBERS ||
-	    h->off_members != want->off_members || h->off_sched != want->off_sched)
+	/* every offset and size, not only some: a header with a valid CRC
+	 * (anyone who can write the file can compute one) must not send a
+	 * process outside the mapping */
+	struct rt_header a, b;
+	memcpy(&a, h, want->crc_len);
+	memcpy(&b, want, want->crc_len);
+	a.header_crc = b.header_crc = 0;
+	a.generation = b.generation = 0;
+	if (memcmp(&a, &b, want->crc_len))
 		return "its geometry does not match the pool";
 	if (h->generation != g->generation)
 		return "it is stale (the pool was mounted without it since it was built)";
@@ -219,6 +225,8 @@ int rt_attach(struct rt *rt, const struct rt_geometry *g, int private_only, int 
 	if (private_only)
 		return attach_private(rt, &want, g, rw);
 	rt_region_path(rt->path, sizeof(rt->path), g->uuid, g->pool_dev, g->pool_ino);
+	int retried = 0;
+again:
 	for (int tries = 0;; tries++) {
 		struct stat a, b;
 		if ((err = open_region(rt, g)))
@@ -242,6 +250,26 @@ int rt_attach(struct rt *rt, const struct rt_geometry *g, int private_only, int 
 		(void)!fchown(rt->fd, g->uid, g->gid);
 	if (st.st_size == 0)
 		(void)!fchmod(rt->fd, g->mode & 0666);
+	fstat(rt->fd, &st);
+	/* Whoever can write the region can make every process of the pool
+	 * corrupt it: it must belong to the pool's owner (or to us) and be
+	 * no more open than the pool file itself. */
+	if ((st.st_uid != g->uid && st.st_uid != geteuid()) || (st.st_mode & 0666 & ~g->mode)) {
+		if (byte_lock(rt->fd, F_SETLK, F_WRLCK, RT_LOCK_ALIVE) == 0 && retried < 3) {
+			/* nobody attached: a fresh file, never this one (another
+			 * user may hold a mapping of it) */
+			unlink(rt->path);
+			close(rt->fd);
+			rt->fd = -1;
+			retried++;
+			goto again;
+		}
+		err = set_error(-EPERM, "%s: the runtime region belongs to uid %u with mode %04o; "
+		                "the pool (uid %u, mode %04o) cannot trust it: remove it",
+		                rt->path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+		                (unsigned)g->uid, (unsigned)(g->mode & 07777));
+		goto fail;
+	}
 	if (byte_lock(rt->fd, F_SETLK, F_WRLCK, RT_LOCK_ALIVE) == 0) {
 		/* nobody attached: whatever the file holds is history */
 		if (ftruncate(rt->fd, 0) < 0 || ftruncate(rt->fd, (off_t)want.size) < 0) {

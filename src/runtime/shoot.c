@@ -61,8 +61,14 @@ static void *agent_main(void *arg)
 	atomic_store(&mb->agent_ready, 1);
 	for (;;) {
 		uint32_t rq = atomic_load(&mb->req_seq);
-		if (atomic_load(&rt->agent_quit))
+		if (atomic_load(&rt->agent_quit)) {
+			/* stopping: this process has no windows left (udax_unmount
+			 * unmapped everything first), so a request that got in
+			 * before agent_ready went down is answered as done */
+			atomic_store(&mb->ack_seq, rq);
+			rt_futex_wake(&mb->ack_seq);
 			break;
+		}
 		if (rq == atomic_load(&mb->ack_seq)) {
 			rt_futex_wait(&mb->req_seq, rq, 1000);
 			continue;
@@ -96,6 +102,10 @@ void rt_agent_stop(struct rt *rt)
 	if (!rt->agent_running)
 		return;
 	struct rt_member *mb = &rt->members[rt->slot];
+	/* no new request after this (requesters check it under the lock) */
+	rt_mutex_lock(&mb->mbox_lock);
+	atomic_store(&mb->agent_ready, 0);
+	rt_mutex_unlock(&mb->mbox_lock);
 	atomic_store(&rt->agent_quit, 1);
 	atomic_fetch_add(&mb->req_seq, 0);
 	rt_futex_wake(&mb->req_seq);
