@@ -159,27 +159,15 @@ static void check_pool_file(int fd, const char *path)
 
 void ns_lock_(udax_fs *fs, const char *file, int line)
 {
-#ifdef UDAX_DEBUG
-	ul_acquire_check(UL_NS, 0, fs->ns, file, line);
-#else
-	(void)file; (void)line;
-#endif
-	rt_mutex_lock(fs->ns);   /* a dead holder left nothing half done: names change in transactions */
-#ifdef UDAX_DEBUG
-	ul_acquired(UL_NS, 0, fs->ns, 1, file, line);
-#endif
+	/* a dead holder left nothing half done: names change in transactions */
+	rt_mutex_lock_checked(fs->ns, UL_NS, file, line);
 	meta_sync(&fs->m);
 	meta_drop_stale_dirs(&fs->m);
 }
 
 void ns_unlock_(udax_fs *fs, const char *file, int line)
 {
-#ifdef UDAX_DEBUG
-	ul_released(-1, fs->ns, file, line);
-#else
-	(void)file; (void)line;
-#endif
-	rt_mutex_unlock(fs->ns);
+	rt_mutex_unlock_checked(fs->ns, file, line);
 }
 
 int udax_mount(const char *path, const char *options, udax_fs **out)

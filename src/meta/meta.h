@@ -243,7 +243,8 @@ void meta_drop_stale_dirs(struct meta *m);
 /* If tx_lock's holder is dead, take it, recover and release it (never
  * waits: iget's checkpoint-sequence wait calls it). */
 void meta_try_recover(struct meta *m);
-/* tx_lock is held and its previous holder died mid-work: recover (C4). */
+/* tx_lock is held and its previous holder died: recover (C4), unless
+ * it kept the lock at exit with nothing half done (exit_sealed). */
 void meta_recover_dead(struct meta *m);
 /* Make @ip current (its dinode, extent map, directory cache). */
 void meta_validate(struct meta *m, struct inode *ip);

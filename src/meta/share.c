@@ -119,6 +119,10 @@ static void sweep(struct meta *m)
 /* C4 */
 void meta_recover_dead(struct meta *m)
 {
+	/* a process that kept the lock at exit sealed (meta_seal_for_exit)
+	 * left nothing half done */
+	if (atomic_exchange(&m->vs->exit_sealed, 0))
+		return;
 	static const char msg[] = "udax: a process died holding the journal lock: "
 	                          "recovering the journal and the allocators\n";
 	(void)!write(2, msg, sizeof(msg) - 1);
@@ -136,19 +140,11 @@ void meta_recover_dead(struct meta *m)
 
 void meta_lock_(struct meta *m, const char *file, int line)
 {
-#ifdef UDAX_DEBUG
-	ul_acquire_check(UL_TX, 0, m->txl, file, line);
-#else
-	(void)file; (void)line;
-#endif
-	int dead = rt_mutex_lock(m->txl);
-#ifdef UDAX_DEBUG
-	ul_acquired(UL_TX, 0, m->txl, 1, file, line);
-#endif
+	int dead = rt_mutex_lock_checked(m->txl, UL_TX, file, line);
 	UDAX_BUG_ON(tx_mine);
 	tx_mine = m;
-	if (dead && atomic_exchange(&m->vs->exit_sealed, 0) == 0)
-		meta_recover_dead(m);   /* (a process that exited sealed left nothing) */
+	if (dead)
+		meta_recover_dead(m);
 	sweep(m);
 }
 
@@ -156,12 +152,7 @@ void meta_unlock_(struct meta *m, const char *file, int line)
 {
 	UDAX_BUG_ON(tx_mine != m);
 	tx_mine = NULL;
-#ifdef UDAX_DEBUG
-	ul_released(-1, m->txl, file, line);
-#else
-	(void)file; (void)line;
-#endif
-	rt_mutex_unlock(m->txl);
+	rt_mutex_unlock_checked(m->txl, file, line);
 }
 
 void meta_sync(struct meta *m)
@@ -180,8 +171,7 @@ void meta_try_recover(struct meta *m)
 	if (r == EOWNERDEAD) {
 		pthread_mutex_consistent(m->txl);
 		tx_mine = m;
-		if (atomic_exchange(&m->vs->exit_sealed, 0) == 0)
-			meta_recover_dead(m);
+		meta_recover_dead(m);
 		tx_mine = NULL;
 		pthread_mutex_unlock(m->txl);
 	} else if (r == 0) {

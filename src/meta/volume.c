@@ -303,6 +303,12 @@ static int recover(struct meta *m)
 	return inode_table_scan(m);
 }
 
+/* The shared shadow image lives beside the runtime region. */
+static void shadow_path(const struct meta *m, char *out, size_t n)
+{
+	snprintf(out, n, "%s.shadow", m->rt.path);
+}
+
 static uint64_t read_mount_count(void *arg)
 {
 	struct meta *m = arg;
@@ -390,7 +396,7 @@ int meta_open(struct meta *m, const char *path, unsigned flags)
 		goto fail;
 	if (flags & META_SHADOW) {
 		char sp[160];
-		snprintf(sp, sizeof(sp), "%s.shadow", m->rt.path);
+		shadow_path(m, sp, sizeof(sp));
 		if ((m->rt.fd >= 0 ? pmem_init_shadow_shared(&m->pm, m->pool.base, m->pool.size, sp,
 		                                             m->rt.builder)
 		                   : pmem_init_shadow(&m->pm, m->pool.base, m->pool.size)) < 0) {
@@ -450,7 +456,7 @@ void meta_seal_for_exit(struct meta *m)
 	 * pool is marked clean only by the last process. */
 	if (!m->txl || m->forked)
 		return;   /* a child of fork(): the lock and the pool are its parent's */
-	if (rt_mutex_lock(m->txl) && atomic_exchange(&m->vs->exit_sealed, 0) == 0)
+	if (rt_mutex_lock(m->txl))
 		meta_recover_dead(m);   /* a dead holder's half-done work first */
 	rt_reap_dead(&m->rt);
 	if (m->opened && !m->rdonly && rt_members_attached(&m->rt) <= 1)
@@ -479,7 +485,7 @@ void meta_close(struct meta *m)
 			munmap(m->rt.base, m->rt.size);   /* the parent's slot, not ours */
 		else if (rt_detach(&m->rt, clean ? mark_clean : NULL, m) && m->pm.sh) {
 			char sp[160];
-			snprintf(sp, sizeof(sp), "%s.shadow", m->rt.path);
+			shadow_path(m, sp, sizeof(sp));
 			unlink(sp);   /* the last shadow member: the image goes */
 		}
 		m->rt.base = NULL;

@@ -164,9 +164,33 @@ void xl_forget(struct xlock *x, unsigned slot)
 		xl_wake(x);
 }
 
-/* ---- struct plock ---- */
+/* ---- checked variants and struct plock ---- */
 
 #include "util/lockdep.h"
+
+int rt_mutex_lock_checked(pthread_mutex_t *m, int cls, const char *file, int line)
+{
+#ifdef UDAX_DEBUG
+	ul_acquire_check(cls, 0, m, file, line);
+#else
+	(void)cls; (void)file; (void)line;
+#endif
+	int dead = rt_mutex_lock(m);
+#ifdef UDAX_DEBUG
+	ul_acquired(cls, 0, m, 1, file, line);
+#endif
+	return dead;
+}
+
+void rt_mutex_unlock_checked(pthread_mutex_t *m, const char *file, int line)
+{
+#ifdef UDAX_DEBUG
+	ul_released(-1, m, file, line);
+#else
+	(void)file; (void)line;
+#endif
+	rt_mutex_unlock(m);
+}
 
 void pl_init(struct plock *l, struct rt *rt, struct xlock *x,
              void (*on_acquire)(void *, void *), void *a, void *b)

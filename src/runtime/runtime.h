@@ -114,6 +114,11 @@ int rt_mutex_init(pthread_mutex_t *m);
 int rt_mutex_lock(pthread_mutex_t *m);
 void rt_mutex_unlock(pthread_mutex_t *m);
 
+/* The same, recorded by the lock-order checker as class @cls (debug
+ * builds): the journal and namespace locks. */
+int rt_mutex_lock_checked(pthread_mutex_t *m, int cls, const char *file, int line);
+void rt_mutex_unlock_checked(pthread_mutex_t *m, const char *file, int line);
+
 void xl_lock_shared(struct rt *rt, struct xlock *x);
 void xl_unlock_shared(struct rt *rt, struct xlock *x);
 void xl_lock_excl(struct rt *rt, struct xlock *x);
